@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// The dqc package: a model-conversion compiler for diffusion language models.
+
+import PackageDescription
+
+let package = Package(
+  name: "dqc",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "dqc", targets: ["dqc"]),
+    .library(name: "DQCIR", targets: ["DQCIR"]),
+    .library(name: "DQCPasses", targets: ["DQCPasses"]),
+    .library(name: "DQCDriver", targets: ["DQCDriver"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+  ],
+  targets: [
+    .target(
+      name: "DQCIR",
+      dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
+    ),
+    .target(name: "DQCPasses", dependencies: ["DQCIR"]),
+    .target(name: "DQCDriver", dependencies: ["DQCIR", "DQCPasses"]),
+    .executableTarget(
+      name: "dqc",
+      dependencies: [
+        "DQCDriver",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .target(name: "DQCTestSupport", path: "Tests/DQCTestSupport"),
+    .testTarget(name: "DQCIRTests", dependencies: ["DQCIR", "DQCTestSupport"]),
+    .testTarget(name: "DQCPassesTests", dependencies: ["DQCPasses", "DQCTestSupport"]),
+    .testTarget(name: "DQCDriverTests", dependencies: ["DQCDriver", "DQCTestSupport", "dqc"]),
+    .testTarget(
+      name: "DQCGoldenTests",
+      dependencies: ["DQCIR", "DQCPasses", "DQCDriver", "DQCTestSupport"]
+    ),
+  ]
+)

@@ -1,0 +1,81 @@
+import DQCIR
+import DQCPasses
+import Foundation
+
+/// Entry points shared by the `dqc` subcommands.
+public enum Driver {
+  /// The dqc version recorded in outputs.
+  public static let version = "0.1.0"
+
+  /// Reads and verifies a `.dqir` file.
+  public static func load(_ path: String) throws(DriverError) -> Module {
+    let module: Module
+    do {
+      module = try ModuleFile.read(path)
+    } catch {
+      throw .file(error)
+    }
+    do {
+      try Verifier.verify(module)
+    } catch {
+      throw .ir(error)
+    }
+    return module
+  }
+
+  /// Verifies a `.dqir` file and returns a one-line summary.
+  ///
+  /// With `checkWeights`, every file-backed weight's bytes are also read and checked against
+  /// their digest.
+  public static func verify(_ path: String, checkWeights: Bool = true) throws(DriverError) -> String
+  {
+    let module = try load(path)
+    if checkWeights {
+      for weight in module.weights {
+        if case .elided = weight.storage { continue }
+        do {
+          _ = try weight.loadBytes()
+        } catch {
+          throw .file(.weight(error))
+        }
+      }
+    }
+    let count = module.graph.instructions.count
+    return "\(path): ok (\(count) instructions, \(module.weights.count) weights)"
+  }
+
+  /// A listing of every registered pass with its options, for `dqc passes`.
+  public static func passListing() -> String {
+    var out = ""
+    for pass in PassRegistry.all {
+      out += "\(pass.name)\n    \(pass.summary)\n"
+      for option in pass.optionSpecs {
+        out +=
+          "    \(option.name)=<\(option.kind.rawValue)> (default \(option.defaultValue)): \(option.summary)\n"
+      }
+    }
+    return out
+  }
+}
+
+/// A failure of a dqc command, with a one-line message.
+public enum DriverError: Error, Sendable, CustomStringConvertible {
+  /// Reading or writing a file failed.
+  case file(ModuleFileError)
+  /// The IR is invalid.
+  case ir(IRError)
+  /// The pipeline is malformed or a pass failed.
+  case pass(PassError)
+  /// A command-line usage problem.
+  case usage(String)
+
+  /// The message printed to standard error.
+  public var description: String {
+    switch self {
+    case .file(let e): e.description
+    case .ir(let e): e.description
+    case .pass(let e): e.description
+    case .usage(let m): "error: " + m
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/// Every pass dqc knows, in a fixed order.
+public enum PassRegistry {
+  /// All registered pass types.
+  public static let all: [any ModulePass.Type] = [
+    DeadCodeElimination.self,
+    CommonSubexpressionElimination.self,
+    Canonicalize.self,
+    InferShapes.self,
+  ]
+
+  /// The registered names, in order.
+  public static var names: [String] { all.map { $0.name } }
+
+  /// The pass type called `name`.
+  public static func pass(named name: String) -> (any ModulePass.Type)? {
+    all.first { $0.name == name }
+  }
+}

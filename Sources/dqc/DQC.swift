@@ -1,0 +1,21 @@
+import ArgumentParser
+import DQCDriver
+
+/// The `dqc` command: a model-conversion compiler for diffusion language models.
+@main
+struct DQC: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "dqc",
+    abstract: "A model-conversion compiler for diffusion language models.",
+    discussion: """
+      dqc reads models into a typed IR (.dqir text), runs passes over it, and writes the result.
+
+      Start here:
+        dqc verify model.dqir                         check a .dqir file
+        dqc opt model.dqir --pipeline canonicalize,cse,dce --print-ir-after-all
+        dqc passes                                    list passes and their options
+      """,
+    version: Driver.version,
+    subcommands: [Opt.self, Verify.self, Passes.self]
+  )
+}
