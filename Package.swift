@@ -9,6 +9,7 @@ let package = Package(
   products: [
     .executable(name: "dqc", targets: ["dqc"]),
     .library(name: "DQCIR", targets: ["DQCIR"]),
+    .library(name: "DQCFrontend", targets: ["DQCFrontend"]),
     .library(name: "DQCPasses", targets: ["DQCPasses"]),
     .library(name: "DQCDriver", targets: ["DQCDriver"]),
   ],
@@ -21,8 +22,23 @@ let package = Package(
       name: "DQCIR",
       dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]
     ),
+    .systemLibrary(
+      name: "CProtobufC",
+      path: "Sources/CProtobufC",
+      pkgConfig: "libprotobuf-c",
+      providers: [.apt(["libprotobuf-c-dev"]), .brew(["protobuf-c"])]
+    ),
+    .target(
+      name: "CONNXProto",
+      dependencies: ["CProtobufC"],
+      path: "Sources/CONNXProto",
+      exclude: ["onnx.proto", "README.md"],
+      sources: ["onnx.pb-c.c"],
+      publicHeadersPath: "include"
+    ),
+    .target(name: "DQCFrontend", dependencies: ["DQCIR", "CONNXProto"]),
     .target(name: "DQCPasses", dependencies: ["DQCIR"]),
-    .target(name: "DQCDriver", dependencies: ["DQCIR", "DQCPasses"]),
+    .target(name: "DQCDriver", dependencies: ["DQCIR", "DQCPasses", "DQCFrontend"]),
     .executableTarget(
       name: "dqc",
       dependencies: [
@@ -32,11 +48,13 @@ let package = Package(
     ),
     .target(name: "DQCTestSupport", path: "Tests/DQCTestSupport"),
     .testTarget(name: "DQCIRTests", dependencies: ["DQCIR", "DQCTestSupport"]),
+    .testTarget(
+      name: "DQCFrontendTests", dependencies: ["DQCFrontend", "DQCTestSupport", "dqc"]),
     .testTarget(name: "DQCPassesTests", dependencies: ["DQCPasses", "DQCTestSupport"]),
     .testTarget(name: "DQCDriverTests", dependencies: ["DQCDriver", "DQCTestSupport", "dqc"]),
     .testTarget(
       name: "DQCGoldenTests",
-      dependencies: ["DQCIR", "DQCPasses", "DQCDriver", "DQCTestSupport"]
+      dependencies: ["DQCIR", "DQCFrontend", "DQCPasses", "DQCDriver", "DQCTestSupport"]
     ),
   ]
 )

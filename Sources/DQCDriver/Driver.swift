@@ -1,3 +1,4 @@
+import DQCFrontend
 import DQCIR
 import DQCPasses
 import Foundation
@@ -7,13 +8,21 @@ public enum Driver {
   /// The dqc version recorded in outputs.
   public static let version = "0.1.0"
 
-  /// Reads and verifies a `.dqir` file.
+  /// Reads and verifies a model: a `.dqir` file, an ONNX file, or a checkpoint folder.
   public static func load(_ path: String) throws(DriverError) -> Module {
     let module: Module
-    do {
-      module = try ModuleFile.read(path)
-    } catch {
-      throw .file(error)
+    if path.hasSuffix(".dqir") {
+      do {
+        module = try ModuleFile.read(path)
+      } catch {
+        throw .file(error)
+      }
+    } else {
+      do {
+        module = try ModelImporter.importModel(at: path)
+      } catch {
+        throw .frontend(error)
+      }
     }
     do {
       try Verifier.verify(module)
@@ -66,6 +75,8 @@ public enum DriverError: Error, Sendable, CustomStringConvertible {
   case ir(IRError)
   /// The pipeline is malformed or a pass failed.
   case pass(PassError)
+  /// A model file cannot be imported.
+  case frontend(FrontendError)
   /// A command-line usage problem.
   case usage(String)
 
@@ -75,6 +86,7 @@ public enum DriverError: Error, Sendable, CustomStringConvertible {
     case .file(let e): e.description
     case .ir(let e): e.description
     case .pass(let e): e.description
+    case .frontend(let e): e.description
     case .usage(let m): "error: " + m
     }
   }

@@ -11,11 +11,13 @@ struct DQC: ParsableCommand {
       dqc reads models into a typed IR (.dqir text), runs passes over it, and writes the result.
 
       Start here:
+        dqc import model.onnx -o model.dqir           import an ONNX file or checkpoint folder
+        dqc inspect model.onnx                        inputs, outputs, ops, parameters
         dqc verify model.dqir                         check a .dqir file
         dqc opt model.dqir --pipeline canonicalize,cse,dce --print-ir-after-all
         dqc passes                                    list passes and their options
       """,
     version: Driver.version,
-    subcommands: [Opt.self, Verify.self, Passes.self]
+    subcommands: [Import.self, Inspect.self, Opt.self, Verify.self, Passes.self]
   )
 }

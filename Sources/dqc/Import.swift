@@ -1,0 +1,52 @@
+import ArgumentParser
+import DQCDriver
+import DQCIR
+
+/// `dqc import`: read an ONNX file or a Hugging Face checkpoint folder into a `.dqir`.
+struct Import: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Import an ONNX file or a Hugging Face checkpoint folder into a .dqir file.",
+    discussion: """
+      ONNX files become onnx.* IR (external data is referenced in place, never copied); a folder
+      with config.json and *.safetensors (LLaDA, Dream or LLaMA layout) becomes dq.* IR. Weights
+      stay in the source files; inline ONNX initializers go to a .weights.safetensors sidecar.
+      """)
+
+  @Argument(help: "An .onnx file or a checkpoint folder.")
+  var model: String
+
+  @Option(
+    name: .shortAndLong,
+    help: "The .dqir file to write (default: print to standard output, weights elided).")
+  var output: String?
+
+  func run() throws {
+    try runReportingErrors {
+      let module = try Driver.load(model)
+      if let output {
+        do {
+          try ModuleFile.write(module, to: output)
+        } catch let error as ModuleFileError {
+          throw DriverError.file(error)
+        }
+      } else {
+        print(IRPrinter.print(module), terminator: "")
+      }
+    }
+  }
+}
+
+/// `dqc inspect`: summarise a model.
+struct Inspect: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Summarise a model: inputs, outputs, op histogram, parameters by element type.")
+
+  @Argument(help: "A .dqir file, an .onnx file or a checkpoint folder.")
+  var model: String
+
+  func run() throws {
+    try runReportingErrors {
+      print(ModelSummary(try Driver.load(model)).text, terminator: "")
+    }
+  }
+}
