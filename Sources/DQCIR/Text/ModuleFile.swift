@@ -53,7 +53,7 @@ public enum ModuleFile {
     for weight in module.weights where weight.digest == nil {
       var w = weight
       do {
-        w.digest = Digest.fnv1a64(try weight.loadBytes())
+        w.digest = try weight.computeDigest()
       } catch {
         if case .elided = weight.storage { continue }
         throw .weight(error)

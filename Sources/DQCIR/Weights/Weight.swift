@@ -71,6 +71,19 @@ public struct Weight: Sendable, Hashable {
     return bytes
   }
 
+  /// The digest of the weight's bytes, read in 4 MiB chunks so a large file-backed weight is
+  /// never held in memory whole.
+  public func computeDigest() throws(WeightError) -> String {
+    switch storage {
+    case .bytes(let b): return Digest.fnv1a64(b)
+    case .elided: throw WeightError.elided(weight: name)
+    case .file(let slice):
+      var hasher = Digest.FNV1a64()
+      try slice.readChunks(weight: name, chunkSize: 4 << 20) { hasher.update($0) }
+      return hasher.digest
+    }
+  }
+
   /// The weight's values decoded into a dense tensor.
   public func loadTensor() throws(WeightError) -> DenseTensor {
     let bytes = try loadBytes()
@@ -84,6 +97,16 @@ public struct Weight: Sendable, Hashable {
 extension FileSlice {
   /// Reads the slice's bytes, refusing ranges outside the file.
   public func read(weight: String) throws(WeightError) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(length)
+    try readChunks(weight: weight, chunkSize: max(length, 1)) { out.append(contentsOf: $0) }
+    return out
+  }
+
+  /// Reads the slice in chunks of at most `chunkSize` bytes, refusing ranges outside the file.
+  public func readChunks(
+    weight: String, chunkSize: Int, _ body: (UnsafeRawBufferPointer) -> Void
+  ) throws(WeightError) {
     guard offset >= 0, length >= 0 else {
       throw WeightError.badRange(
         weight: weight, path: path, offset: offset, length: length, fileSize: nil)
@@ -103,13 +126,16 @@ extension FileSlice {
     defer { try? handle.close() }
     do {
       try handle.seek(toOffset: UInt64(offset))
-      let data = try handle.read(upToCount: length) ?? Data()
-      guard data.count == length else {
-        throw WeightError.badRange(
-          weight: weight, path: path, offset: offset, length: length,
-          fileSize: size)
+      var remaining = length
+      while remaining > 0 {
+        let data = try handle.read(upToCount: min(remaining, chunkSize)) ?? Data()
+        guard !data.isEmpty else {
+          throw WeightError.badRange(
+            weight: weight, path: path, offset: offset, length: length, fileSize: size)
+        }
+        data.withUnsafeBytes { body($0) }
+        remaining -= data.count
       }
-      return [UInt8](data)
     } catch let error as WeightError {
       throw error
     } catch {
