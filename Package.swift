@@ -10,6 +10,7 @@ let package = Package(
     .executable(name: "dqc", targets: ["dqc"]),
     .library(name: "DQCIR", targets: ["DQCIR"]),
     .library(name: "DQCFrontend", targets: ["DQCFrontend"]),
+    .library(name: "DQCInterp", targets: ["DQCInterp"]),
     .library(name: "DQCPasses", targets: ["DQCPasses"]),
     .library(name: "DQCDriver", targets: ["DQCDriver"]),
   ],
@@ -37,8 +38,15 @@ let package = Package(
       publicHeadersPath: "include"
     ),
     .target(name: "DQCFrontend", dependencies: ["DQCIR", "CONNXProto"]),
+    .systemLibrary(
+      name: "CBLAS",
+      path: "Sources/CBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
+    ),
+    .target(name: "DQCInterp", dependencies: ["DQCIR", "CBLAS"]),
     .target(name: "DQCPasses", dependencies: ["DQCIR"]),
-    .target(name: "DQCDriver", dependencies: ["DQCIR", "DQCPasses", "DQCFrontend"]),
+    .target(name: "DQCDriver", dependencies: ["DQCIR", "DQCPasses", "DQCFrontend", "DQCInterp"]),
     .executableTarget(
       name: "dqc",
       dependencies: [
@@ -50,6 +58,8 @@ let package = Package(
     .testTarget(name: "DQCIRTests", dependencies: ["DQCIR", "DQCTestSupport"]),
     .testTarget(
       name: "DQCFrontendTests", dependencies: ["DQCFrontend", "DQCTestSupport", "dqc"]),
+    .testTarget(
+      name: "DQCInterpTests", dependencies: ["DQCInterp", "DQCFrontend", "DQCTestSupport"]),
     .testTarget(name: "DQCPassesTests", dependencies: ["DQCPasses", "DQCTestSupport"]),
     .testTarget(name: "DQCDriverTests", dependencies: ["DQCDriver", "DQCTestSupport", "dqc"]),
     .testTarget(

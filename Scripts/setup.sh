@@ -3,7 +3,7 @@
 # when everything is present. Debian packages only; needs root (or sudo) for apt-get.
 set -euo pipefail
 
-packages=(pkg-config libprotobuf-c-dev)
+packages=(pkg-config libprotobuf-c-dev libopenblas-dev)
 
 missing=()
 for p in "${packages[@]}"; do

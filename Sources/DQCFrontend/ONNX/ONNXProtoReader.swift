@@ -31,6 +31,18 @@ enum ONNXProtoReader {
     return copyModel(message.pointee)
   }
 
+  /// Parses a serialized `TensorProto` (the ONNX test-data format).
+  static func readTensor(_ bytes: Data, file: String) throws(FrontendError) -> ONNXTensorProto {
+    let message = bytes.withUnsafeBytes { buffer in
+      onnx__tensor_proto__unpack(nil, buffer.count, buffer.bindMemory(to: UInt8.self).baseAddress)
+    }
+    guard let message else {
+      throw FrontendError(file: file, "not a valid ONNX TensorProto (truncated or corrupt)")
+    }
+    defer { onnx__tensor_proto__free_unpacked(message, nil) }
+    return copyTensor(message.pointee)
+  }
+
   static func string(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
     guard let pointer else { return "" }
     return String(

@@ -78,9 +78,13 @@ extension ONNXOp {
   /// The op's schema.
   public var schema: OpSchema {
     switch self {
-    case .add, .sub, .mul, .div, .max, .min:
+    case .add, .sub, .mul, .div:
       OpSchema(operands: 2...2) { ctx throws(TypeRuleError) in
         try TypeRules.elementwise(ctx, operands: [0, 1])
+      }
+    case .max, .min:
+      OpSchema(operands: 1...Int.max) { ctx throws(TypeRuleError) in
+        try TypeRules.elementwise(ctx, operands: Array(0..<ctx.operands.count))
       }
     case .mod:
       OpSchema(operands: 2...2, attributes: [.init("fmod", .int)]) { ctx throws(TypeRuleError) in
@@ -128,7 +132,7 @@ extension ONNXOp {
         operands: 1...1,
         attributes: [
           .init("to", .elementType, required: true),
-          .init("saturate", .int),
+          .init("saturate", .int), .init("round_mode", .string),
         ]
       ) { ctx throws(TypeRuleError) in
         guard case .elementType(let to)? = ctx.attributes["to"] else { return [nil] }
@@ -142,7 +146,7 @@ extension ONNXOp {
       }
     case .dropout:
       OpSchema(
-        operands: 1...3, results: 1...2, attributes: [.init("seed", .int)]
+        operands: 1...3, results: 1...2, attributes: [.init("seed", .int), .init("ratio", .float)]
       ) { ctx throws(TypeRuleError) in
         let x = try TypeRules.required(ctx, 0)
         return ctx.resultCount == 2 ? [x, x.with(element: .bool)] : [x]

@@ -178,6 +178,12 @@ enum ONNXShapes {
     let axis = try TypeRules.axis(ctx.attributes["axis"]?.intValue ?? 0, rank: dims.count)
     let sizes = ctx.constantInts(1) ?? ctx.attributes["split"]?.intArray
     var results: [TensorType?] = []
+    if sizes == nil, ctx.operand(1) != nil {
+      // Sizes given by a value not known until run time.
+      var d = dims
+      d[axis] = .dynamic
+      return Array(repeating: TensorType(d, x.element), count: ctx.resultCount)
+    }
     if let sizes {
       guard sizes.count == ctx.resultCount else {
         throw TypeRuleError("split has \(sizes.count) sizes for \(ctx.resultCount) results")

@@ -39,6 +39,7 @@ struct ConstantFolder {
     switch op {
     case .add, .sub, .mul, .div, .pow, .max, .min, .mod, .equal, .less, .lessOrEqual, .greater,
       .greaterOrEqual, .and, .or:
+      guard values.count == 2 else { return nil }
       result = binary(op, values[0]!, values[1]!, resultType: resultType, inst: inst)
     case .neg, .sqrt, .reciprocal, .exp, .log, .abs, .erf, .tanh, .sigmoid, .relu, .cos, .sin,
       .floor, .ceil, .not, .identity, .softplus:
@@ -126,7 +127,10 @@ struct ConstantFolder {
         case .pow: out.append(Foundation.pow(p, q))
         case .max: out.append(Swift.max(p, q))
         case .min: out.append(Swift.min(p, q))
-        case .mod: out.append(fmod(p, q))
+        case .mod:
+          let r = fmod(p, q)
+          let fmodMode = (inst.attributes["fmod"]?.intValue ?? 0) != 0
+          out.append(fmodMode || r == 0 || (r < 0) == (q < 0) ? r : r + q)
         default: return nil
         }
       }

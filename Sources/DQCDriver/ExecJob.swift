@@ -1,0 +1,82 @@
+import DQCIR
+import DQCInterp
+import Foundation
+
+/// What `dqc exec` does: run a model on `.npy` inputs with the reference interpreter.
+public struct ExecJob: Sendable {
+  /// The model (`.dqir`, `.onnx` or checkpoint folder).
+  public var model: String
+  /// Input files by graph argument name.
+  public var inputs: [(name: String, path: String)]
+  /// Where to write `<output>.npy` files (`nil`: print a summary only).
+  public var outputDirectory: String?
+  /// OpenBLAS threads.
+  public var threads: Int
+
+  /// Creates a job.
+  public init(
+    model: String, inputs: [(name: String, path: String)], outputDirectory: String?, threads: Int
+  ) {
+    self.model = model
+    self.inputs = inputs
+    self.outputDirectory = outputDirectory
+    self.threads = threads
+  }
+
+  /// Runs the model; returns one summary line per output.
+  public func run() throws(DriverError) -> String {
+    let module = try Driver.load(model)
+    var tensors: [String: Tensor] = [:]
+    for (name, path) in inputs {
+      guard module.graph.arguments.contains(where: { $0.name == name }) else {
+        let known = module.graph.arguments.map(\.name).joined(separator: ", ")
+        throw .usage("the model has no input '\(name)' (inputs: \(known))")
+      }
+      do {
+        tensors[name] = try NPYFile.read(path)
+      } catch {
+        throw .usage(error.description)
+      }
+    }
+    for arg in module.graph.arguments where tensors[arg.name] == nil {
+      throw .usage("missing --input \(arg.name)=FILE.npy (\(arg.type))")
+    }
+    Interpreter.setThreads(threads)
+    let outputs: [Tensor]
+    do {
+      outputs = try Interpreter(module: module).run(tensors)
+    } catch {
+      throw .usage(error.description)
+    }
+    var lines: [String] = []
+    for (name, tensor) in zip(module.graph.outputs, outputs) {
+      var line = "\(name): \(tensor.type)"
+      if let outputDirectory {
+        let file = Self.fileName(for: name)
+        let path = URL(fileURLWithPath: outputDirectory).appendingPathComponent(file).path
+        do {
+          try FileManager.default.createDirectory(
+            atPath: outputDirectory, withIntermediateDirectories: true)
+          try ModuleFile.atomicWrite(NPYFile.encode(tensor), to: path)
+        } catch {
+          throw .usage("cannot write '\(path)'")
+        }
+        line += " -> \(path)"
+      } else {
+        let values = tensor.doubles
+        line +=
+          " first values "
+          + values.prefix(4).map { String(format: "%.6g", $0) }.joined(separator: ", ")
+      }
+      lines.append(line)
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  /// A file name for an output value: unsafe characters become `_`.
+  static func fileName(for name: String) -> String {
+    String(
+      name.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." ? $0 : "_" })
+      + ".npy"
+  }
+}

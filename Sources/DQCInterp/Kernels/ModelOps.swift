@@ -1,0 +1,136 @@
+import DQCIR
+import Foundation
+
+/// Kernels of the `dq.*` model-level ops.
+enum ModelOps {
+  static func embedding(_ ids: Tensor, _ table: Tensor) throws(InterpreterError) -> Tensor {
+    try ShapeOps.gather(table, ids, axis: 0)
+  }
+
+  /// `silu(gate) * up`.
+  static func swiglu(_ gate: Tensor, _ up: Tensor) throws(InterpreterError) -> Tensor {
+    try Elementwise.floatBinary(gate, up, element: gate.element) { g, u in
+      (g / (1 + Foundation.expf(-g))) * u
+    }
+  }
+
+  /// Rotate-half RoPE on `[B, H, T, Dh]` at positions `0..<T` (or the given positions):
+  /// `inv_freq[i] = theta^(-2i/Dh)` and angle `p * inv_freq[i]` computed in f32 as PyTorch does.
+  static func rope(_ x: Tensor, positions: Tensor?, theta: Double) throws(InterpreterError)
+    -> Tensor
+  {
+    guard x.shape.count == 4 else {
+      throw InterpreterError("rope expects [B, H, T, Dh], has \(x.shape)")
+    }
+    let (b, h, t, d) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let half = d / 2
+    let pos: [Float] = positions.map { $0.ints.map { Float($0) } } ?? (0..<t).map { Float($0) }
+    guard pos.count == t else {
+      throw InterpreterError("rope has \(pos.count) positions for \(t) tokens")
+    }
+    var cosTable = [Float](repeating: 0, count: t * half)
+    var sinTable = [Float](repeating: 0, count: t * half)
+    for i in 0..<half {
+      let invFreq = Float(1) / Foundation.powf(Float(theta), Float(2 * i) / Float(d))
+      for p in 0..<t {
+        let angle = pos[p] * invFreq
+        cosTable[p * half + i] = Foundation.cosf(angle)
+        sinTable[p * half + i] = Foundation.sinf(angle)
+      }
+    }
+    var v = x.floats
+    v.withUnsafeMutableBufferPointer { out in
+      for row in 0..<(b * h) {
+        for p in 0..<t {
+          let base = (row * t + p) * d
+          for i in 0..<half {
+            let c = cosTable[p * half + i]
+            let s = sinTable[p * half + i]
+            let x1 = out[base + i]
+            let x2 = out[base + i + half]
+            out[base + i] = x1 * c - x2 * s
+            out[base + i + half] = x2 * c + x1 * s
+          }
+        }
+      }
+    }
+    return Rounding.make(x.shape, x.element, floats: v)
+  }
+
+  /// Softmax attention over `[B, H, T, Dh]` queries.
+  ///
+  /// Key/value heads are shared by `H / Hkv` query heads. A boolean mask keeps `true` positions;
+  /// a float mask is added to the scores.
+  static func attention(
+    _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, scale: Double?, causal: Bool,
+    tap: ((String, Tensor) -> Void)? = nil
+  ) throws(InterpreterError) -> Tensor {
+    let (b, h, t, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+    let (hk, s, dv) = (k.shape[1], k.shape[2], v.shape[3])
+    guard hk > 0, h % hk == 0 else {
+      throw InterpreterError("query heads \(h) do not share key/value heads \(hk)")
+    }
+    let group = h / hk
+    let alpha = Float(scale ?? 1 / Double(d).squareRoot())
+    let qv = q.floats
+    let kv = k.floats
+    let vv = v.floats
+    let maskShape = [b, h, t, s]
+    let maskIndex = mask.map { TensorIndexing.broadcastSources(out: maskShape, in: $0.shape) }
+    let maskValues = mask?.doubles
+    let maskIsBool = mask?.element == .bool
+    var probabilities = [Float](repeating: 0, count: b * h * t * s)
+    var out = [Float](repeating: 0, count: b * h * t * dv)
+    qv.withUnsafeBufferPointer { qp in
+      kv.withUnsafeBufferPointer { kp in
+        vv.withUnsafeBufferPointer { vp in
+          probabilities.withUnsafeMutableBufferPointer { pp in
+            out.withUnsafeMutableBufferPointer { op in
+              for bi in 0..<b {
+                for hi in 0..<h {
+                  let kh = hi / group
+                  let qBase = (bi * h + hi) * t * d
+                  let kBase = (bi * hk + kh) * s * d
+                  let vBase = (bi * hk + kh) * s * dv
+                  let pBase = (bi * h + hi) * t * s
+                  LinearAlgebra.gemm(
+                    qp.baseAddress! + qBase, kp.baseAddress! + kBase, pp.baseAddress! + pBase,
+                    m: t, n: s, k: d, transB: true, alpha: alpha)
+                  for ti in 0..<t {
+                    let row = pBase + ti * s
+                    for si in 0..<s {
+                      if causal && si > ti { pp[row + si] = -.infinity }
+                      if let maskIndex, let maskValues {
+                        let m = maskValues[maskIndex[row + si]]
+                        if maskIsBool {
+                          if m == 0 { pp[row + si] = -.infinity }
+                        } else {
+                          pp[row + si] += Float(m)
+                        }
+                      }
+                    }
+                    var mx = -Float.infinity
+                    for si in 0..<s { mx = Swift.max(mx, pp[row + si]) }
+                    var sum = 0.0
+                    for si in 0..<s {
+                      let e = mx == -.infinity ? 0 : Foundation.expf(pp[row + si] - mx)
+                      pp[row + si] = e
+                      sum += Double(e)
+                    }
+                    let inv = sum > 0 ? Float(1 / sum) : 0
+                    for si in 0..<s { pp[row + si] *= inv }
+                  }
+                  LinearAlgebra.gemm(
+                    pp.baseAddress! + pBase, vp.baseAddress! + vBase,
+                    op.baseAddress! + (bi * h + hi) * t * dv, m: t, n: dv, k: s, transB: false)
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    tap?("probabilities", Tensor(shape: [b, h, t, s], floats: probabilities))
+    return Rounding.make([b, h, t, dv], q.element, floats: out)
+  }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import DQCDriver
+
+/// `dqc exec`: run a model with the reference interpreter on `.npy` inputs.
+struct Exec: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a model with the reference interpreter on .npy inputs.",
+    discussion: """
+      Example: dqc exec model.onnx --input input_ids=ids.npy --output-dir out/
+      writes one <output>.npy per graph output.
+      """)
+
+  @Argument(help: "A .dqir file, an .onnx file or a checkpoint folder.")
+  var model: String
+
+  @Option(name: .customLong("input"), help: "NAME=FILE.npy for each graph input (repeatable).")
+  var inputs: [String] = []
+
+  @Option(help: "Write <output>.npy files here.")
+  var outputDir: String?
+
+  @Option(help: "Threads for matrix products.")
+  var threads = 2
+
+  func validate() throws {
+    for item in inputs where !item.contains("=") {
+      throw ValidationError("--input expects NAME=FILE.npy, got '\(item)'")
+    }
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+  }
+
+  func run() throws {
+    let pairs = inputs.map { item -> (name: String, path: String) in
+      let parts = item.split(separator: "=", maxSplits: 1)
+      return (String(parts[0]), String(parts[1]))
+    }
+    let job = ExecJob(model: model, inputs: pairs, outputDirectory: outputDir, threads: threads)
+    try runReportingErrors { print(try job.run()) }
+  }
+}
