@@ -12,6 +12,8 @@ public struct ExecJob: Sendable {
   public var outputDirectory: String?
   /// OpenBLAS threads.
   public var threads: Int
+  /// Forward passes to time (the outputs of the last are kept); 1 runs once without timing.
+  public var repeats: Int = 1
 
   /// Creates a job.
   public init(
@@ -42,13 +44,26 @@ public struct ExecJob: Sendable {
       throw .usage("missing --input \(arg.name)=FILE.npy (\(arg.type))")
     }
     Interpreter.setThreads(threads)
-    let outputs: [Tensor]
+    var outputs: [Tensor] = []
+    var seconds: [Double] = []
     do {
-      outputs = try Interpreter(module: module).run(tensors)
+      let interpreter = try Interpreter(module: module)
+      for _ in 0..<max(repeats, 1) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        outputs = try interpreter.run(tensors)
+        seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+      }
     } catch {
       throw .usage(error.description)
     }
     var lines: [String] = []
+    if repeats > 1 {
+      let sorted = seconds.sorted()
+      lines.append(
+        String(
+          format: "forward: median %.4f s, min %.4f s, max %.4f s over %d runs (%d threads)",
+          sorted[sorted.count / 2], sorted[0], sorted[sorted.count - 1], sorted.count, threads))
+    }
     for (name, tensor) in zip(module.graph.outputs, outputs) {
       var line = "\(name): \(tensor.type)"
       if let outputDirectory {

@@ -22,11 +22,17 @@ struct Exec: ParsableCommand {
   @Option(help: "Threads for matrix products.")
   var threads = 2
 
+  @Option(
+    name: .customLong("repeat"),
+    help: "Run the forward pass this many times and print the median time.")
+  var repeats = 1
+
   func validate() throws {
     for item in inputs where !item.contains("=") {
       throw ValidationError("--input expects NAME=FILE.npy, got '\(item)'")
     }
     guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1") }
   }
 
   func run() throws {
@@ -34,7 +40,8 @@ struct Exec: ParsableCommand {
       let parts = item.split(separator: "=", maxSplits: 1)
       return (String(parts[0]), String(parts[1]))
     }
-    let job = ExecJob(model: model, inputs: pairs, outputDirectory: outputDir, threads: threads)
+    var job = ExecJob(model: model, inputs: pairs, outputDirectory: outputDir, threads: threads)
+    job.repeats = repeats
     try runReportingErrors { print(try job.run()) }
   }
 }

@@ -49,14 +49,22 @@ public enum ModuleFile {
       writer.add(name: weight.name, type: weight.type, bytes: bytes)
       moved.append(weight.name)
     }
-    // Every weight records a digest so a later reader notices changed data.
-    for weight in module.weights where weight.digest == nil {
+    // Every weight records a digest so a later reader notices changed data. Digests are
+    // independent, so they are computed on all cores; results land by index (deterministic).
+    let pending = module.weights.filter { weight in
+      if case .elided = weight.storage { return false }
+      return weight.digest == nil
+    }
+    let digests = DigestResults(count: pending.count)
+    DispatchQueue.concurrentPerform(iterations: pending.count) { i in
+      digests.set(i, Result { () throws(WeightError) in try pending[i].computeDigest() })
+    }
+    for (i, weight) in pending.enumerated() {
       var w = weight
-      do {
-        w.digest = try weight.computeDigest()
-      } catch {
-        if case .elided = weight.storage { continue }
-        throw .weight(error)
+      switch digests.get(i) {
+      case .success(let digest)?: w.digest = digest
+      case .failure(let error)?: throw .weight(error)
+      case nil: continue
       }
       written.weights.insert(w)
     }
@@ -91,6 +99,26 @@ public enum ModuleFile {
       try? FileManager.default.removeItem(at: temporary)
       throw .io("cannot move the output into place at '\(path)'")
     }
+  }
+}
+
+/// Per-index results filled from concurrent workers.
+final class DigestResults: @unchecked Sendable {
+  private var results: [Result<String, WeightError>?]
+  private let lock = NSLock()
+
+  init(count: Int) { results = Array(repeating: nil, count: count) }
+
+  func set(_ index: Int, _ result: Result<String, WeightError>) {
+    lock.lock()
+    results[index] = result
+    lock.unlock()
+  }
+
+  func get(_ index: Int) -> Result<String, WeightError>? {
+    lock.lock()
+    defer { lock.unlock() }
+    return results[index]
   }
 }
 
