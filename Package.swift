@@ -59,7 +59,8 @@ let package = Package(
     .testTarget(
       name: "DQCFrontendTests", dependencies: ["DQCFrontend", "DQCTestSupport", "dqc"]),
     .testTarget(
-      name: "DQCInterpTests", dependencies: ["DQCInterp", "DQCFrontend", "DQCTestSupport"]),
+      name: "DQCInterpTests",
+      dependencies: ["DQCInterp", "DQCFrontend", "DQCPasses", "DQCTestSupport"]),
     .testTarget(name: "DQCPassesTests", dependencies: ["DQCPasses", "DQCTestSupport"]),
     .testTarget(name: "DQCDriverTests", dependencies: ["DQCDriver", "DQCTestSupport", "dqc"]),
     .testTarget(

@@ -6,6 +6,7 @@ public enum PassRegistry {
     CommonSubexpressionElimination.self,
     Canonicalize.self,
     InferShapes.self,
+    Raise.self,
   ]
 
   /// The registered names, in order.
