@@ -18,6 +18,8 @@ struct DQC: ParsableCommand {
         dqc passes                                    list passes and their options
       """,
     version: Driver.version,
-    subcommands: [Import.self, Inspect.self, Exec.self, Opt.self, Verify.self, Passes.self]
+    subcommands: [
+      Import.self, Inspect.self, Exec.self, Run.self, Eval.self, Opt.self, Verify.self, Passes.self,
+    ]
   )
 }

@@ -1,0 +1,194 @@
+import DQCInterp
+import Foundation
+
+/// `dqc eval`: exact-match accuracy of sampled answers, and masked-token NLL by mask ratio.
+public struct EvalJob: Sendable {
+  /// One problem of a task file.
+  public struct Record: Sendable {
+    /// Prompt token ids.
+    public var prompt: [Int64]
+    /// Expected answer ids, EOS padding included, when the file gives them.
+    public var answerIDs: [Int64]?
+    /// Expected answer text.
+    public var answer: String
+    /// Tokens to generate.
+    public var genLength: Int
+  }
+
+  /// The task file (JSONL: `prompt`, `answer`, optional `prompt_ids`, `answer_ids`, `gen_length`).
+  public var taskFile: String
+  /// Evaluate at most this many problems (in file order).
+  public var limit: Int?
+  /// Steps per answer (default: the answer length).
+  public var steps: Int?
+  /// Block length (default: the answer length).
+  public var blockLength: Int?
+  /// Sequences per forward pass.
+  public var batchSize = 64
+  /// Also measure masked-token NLL at mask ratios 0.1 … 0.9.
+  public var nll = false
+  /// Seed for the NLL masks.
+  public var seed: UInt64 = 0
+
+  /// Creates a job.
+  public init(taskFile: String) { self.taskFile = taskFile }
+
+  /// Reads the task file.
+  public func records(for model: DiffusionModel) throws(DriverError) -> [Record] {
+    guard let text = try? String(contentsOfFile: taskFile, encoding: .utf8) else {
+      throw .usage("cannot read task file '\(taskFile)'")
+    }
+    var out: [Record] = []
+    for (n, line) in text.split(separator: "\n").enumerated()
+    where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+      if let limit, out.count >= limit { break }
+      guard
+        let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+        let prompt = object["prompt"] as? String, let answer = object["answer"] as? String
+      else {
+        throw .usage("\(taskFile):\(n + 1): expected a JSON object with 'prompt' and 'answer'")
+      }
+      let promptIDs = (object["prompt_ids"] as? [Any])?.compactMap { ($0 as? Int).map(Int64.init) }
+      let answerIDs = (object["answer_ids"] as? [Any])?.compactMap { ($0 as? Int).map(Int64.init) }
+      guard let ids = promptIDs ?? model.tokenizer?.encode(prompt) else {
+        throw .usage("\(taskFile):\(n + 1): no prompt_ids and no tokenizer to encode the prompt")
+      }
+      let length =
+        (object["gen_length"] as? Int) ?? answerIDs?.count
+        ?? (model.tokenizer?.encode(answer).count ?? 0) + 1
+      out.append(Record(prompt: ids, answerIDs: answerIDs, answer: answer, genLength: length))
+    }
+    return out
+  }
+
+  /// The result of an evaluation.
+  public struct Result: Sendable {
+    /// Problems evaluated.
+    public var total: Int
+    /// Exactly matched answers.
+    public var correct: Int
+    /// Mean masked-token NLL per mask ratio (when measured).
+    public var nll: [(ratio: Double, nll: Double, tokens: Int)]
+
+    /// Accuracy in [0, 1].
+    public var accuracy: Double { Double(correct) / Double(max(total, 1)) }
+
+    /// The Wilson score interval at 95%.
+    public var interval: (Double, Double) {
+      let n = Double(max(total, 1))
+      let p = accuracy
+      let z = 1.959964
+      let center = (p + z * z / (2 * n)) / (1 + z * z / n)
+      let half = z * ((p * (1 - p) / n + z * z / (4 * n * n)).squareRoot()) / (1 + z * z / n)
+      return (max(0, center - half), min(1, center + half))
+    }
+
+    /// The printed report.
+    public var text: String {
+      let (lo, hi) = interval
+      var out = String(
+        format: "exact match: %d/%d = %.2f%% (95%% CI %.2f–%.2f%%)", correct, total, accuracy * 100,
+        lo * 100, hi * 100)
+      for (ratio, value, tokens) in nll {
+        out += String(
+          format: "\nmasked-token NLL at mask ratio %.1f: %.4f nats/token (%d tokens)", ratio,
+          value, tokens)
+      }
+      return out
+    }
+  }
+
+  /// Runs the evaluation.
+  public func run(model: DiffusionModel) throws -> Result {
+    let records = try records(for: model)
+    var correct = 0
+    var progress = ProgressReporter(label: "eval", total: records.count)
+    var done = 0
+    // Batch problems that share prompt and answer lengths.
+    var groups: [String: [Int]] = [:]
+    for (i, r) in records.enumerated() {
+      groups["\(r.prompt.count)/\(r.genLength)", default: []].append(i)
+    }
+    for key in groups.keys.sorted() {
+      let members = groups[key] ?? []
+      for chunk in stride(from: 0, to: members.count, by: batchSize).map({
+        Array(members[$0..<min($0 + batchSize, members.count)])
+      }) {
+        let first = records[chunk[0]]
+        let options = SamplerOptions(
+          steps: steps ?? first.genLength, genLength: first.genLength,
+          blockLength: blockLength ?? first.genLength)
+        let sampler = DiffusionSampler(maskID: model.maskID, options: options)
+        let outputs = try sampler.generate(
+          prompts: chunk.map { records[$0].prompt }, forward: model.logits)
+        for (i, sequence) in zip(chunk, outputs) {
+          let r = records[i]
+          if let expected = r.answerIDs {
+            if Array(sequence[r.prompt.count...]) == expected { correct += 1 }
+          } else if model.text(model.answer(of: sequence, promptLength: r.prompt.count)) == r.answer
+          {
+            correct += 1
+          }
+        }
+        done += chunk.count
+        progress.update(done)
+      }
+    }
+    var nllRows: [(Double, Double, Int)] = []
+    if nll {
+      for tenth in 1...9 {
+        let ratio = Double(tenth) / 10
+        let (value, tokens) = try maskedNLL(records, model: model, ratio: ratio)
+        nllRows.append((ratio, value, tokens))
+      }
+    }
+    return Result(total: records.count, correct: correct, nll: nllRows)
+  }
+
+  /// Mean negative log-likelihood of the true answer tokens at masked positions, when each
+  /// answer token is masked with probability `ratio` (at least one per problem; seeded).
+  func maskedNLL(_ records: [Record], model: DiffusionModel, ratio: Double) throws -> (Double, Int)
+  {
+    var total = 0.0
+    var count = 0
+    for (i, r) in records.enumerated() {
+      guard let answer = r.answerIDs ?? model.tokenizer.map({ $0.encode(r.answer) }),
+        !answer.isEmpty
+      else { continue }
+      var rng = NLLRandom(seed: seed &+ UInt64(i) &* 0x9e37_79b9 &+ UInt64(ratio * 1000))
+      var masked = answer.map { _ in rng.nextUnit() < ratio }
+      if !masked.contains(true) { masked[Int(rng.next() % UInt64(answer.count))] = true }
+      let input = r.prompt + zip(answer, masked).map { $1 ? model.maskID : $0 }
+      let logits = try model.logits([input])
+      let vocab = logits.shape[2]
+      let values = logits.floats
+      for (j, isMasked) in masked.enumerated() where isMasked {
+        let row = (r.prompt.count + j) * vocab
+        var maxLogit = -Float.infinity
+        for v in 0..<vocab { maxLogit = max(maxLogit, values[row + v]) }
+        var sum = 0.0
+        for v in 0..<vocab { sum += exp(Double(values[row + v] - maxLogit)) }
+        total += -(Double(values[row + Int(answer[j])] - maxLogit) - log(sum))
+        count += 1
+      }
+    }
+    return (total / Double(max(count, 1)), count)
+  }
+}
+
+/// SplitMix64 for the NLL masks.
+struct NLLRandom {
+  var state: UInt64
+
+  init(seed: UInt64) { state = seed }
+
+  mutating func next() -> UInt64 {
+    state &+= 0x9e37_79b9_7f4a_7c15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+    return z ^ (z >> 31)
+  }
+
+  mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import DQCDriver
+import DQCInterp
+
+/// Sampler flags shared by `run` and `eval`.
+struct SamplerFlags: ParsableArguments {
+  @Option(help: "Denoising steps (default: the answer length).")
+  var steps: Int?
+
+  @Option(help: "Answer length in tokens.")
+  var genLength: Int?
+
+  @Option(help: "Block length (default: the answer length).")
+  var blockLength: Int?
+
+  @Option(help: "Remasking: low-confidence (LLaDA's default) or random.")
+  var remasking = "low-confidence"
+
+  @Option(help: "Seed for random remasking.")
+  var seed: UInt64 = 0
+
+  @Option(help: "tokenizer.json to use (default: the one next to the model).")
+  var tokenizer: String?
+
+  func validate() throws {
+    guard remasking == "low-confidence" || remasking == "random" else {
+      throw ValidationError("--remasking must be low-confidence or random")
+    }
+  }
+
+  var remaskingMode: SamplerOptions.Remasking {
+    remasking == "random" ? .random(seed: seed) : .lowConfidence
+  }
+}
+
+/// `dqc run`: sample an answer with LLaDA's diffusion sampler.
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Sample an answer for a prompt with LLaDA's diffusion sampler.",
+    discussion:
+      "Example: dqc run Tests/Fixtures/llada-tiny --prompt 'rev:abc<|sep|>' --gen-length 8 --trace")
+
+  @Argument(help: "A .dqir file, an .onnx file or a checkpoint folder.")
+  var model: String
+
+  @Option(help: "The prompt text.")
+  var prompt: String
+
+  @OptionGroup var sampler: SamplerFlags
+
+  @Flag(help: "Print the answer after every step (_ marks masked tokens).")
+  var trace = false
+
+  func run() throws {
+    try runReportingErrors {
+      let loaded = try DiffusionModel(path: model, tokenizerPath: sampler.tokenizer)
+      let length = sampler.genLength ?? 32
+      var job = RunJob(
+        prompt: prompt,
+        options: SamplerOptions(
+          steps: sampler.steps ?? length, genLength: length,
+          blockLength: sampler.blockLength ?? length,
+          remasking: sampler.remaskingMode))
+      job.trace = trace
+      if let problem = job.options.validate() { throw DriverError.usage(problem) }
+      do {
+        print(try job.run(model: loaded))
+      } catch let error as DriverError {
+        throw error
+      } catch {
+        throw DriverError.usage("\(error)")
+      }
+    }
+  }
+}
+
+/// `dqc eval`: accuracy and masked-token NLL on a task file.
+struct Eval: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract:
+      "Exact-match accuracy (95% CI) on a JSONL task file; --nll adds masked-token NLL by mask ratio."
+  )
+
+  @Argument(help: "A .dqir file, an .onnx file or a checkpoint folder.")
+  var model: String
+
+  @Option(
+    help:
+      "JSONL with 'prompt' and 'answer' (and optionally 'prompt_ids', 'answer_ids', 'gen_length').")
+  var task: String
+
+  @Option(help: "Evaluate the first N problems only.")
+  var limit: Int?
+
+  @Flag(help: "Also report masked-token NLL at mask ratios 0.1 … 0.9.")
+  var nll = false
+
+  @OptionGroup var sampler: SamplerFlags
+
+  @Option(help: "Sequences per forward pass.")
+  var batchSize = 64
+
+  @Option(help: "Threads for matrix products.")
+  var threads = 2
+
+  func run() throws {
+    try runReportingErrors {
+      let loaded = try DiffusionModel(path: model, tokenizerPath: sampler.tokenizer)
+      Interpreter.setThreads(threads)
+      var job = EvalJob(taskFile: task)
+      job.limit = limit
+      job.steps = sampler.steps
+      job.blockLength = sampler.blockLength
+      job.nll = nll
+      job.batchSize = batchSize
+      do {
+        print(try job.run(model: loaded).text)
+      } catch let error as DriverError {
+        throw error
+      } catch {
+        throw DriverError.usage("\(error)")
+      }
+    }
+  }
+}
