@@ -1,4 +1,5 @@
 import DQCIR
+import DQCTestSupport
 import Testing
 
 @Suite struct ElementCodecTests {
@@ -79,20 +80,5 @@ import Testing
     let f64 = DenseTensor(shape: [1], element: .f64, floats: [-2.0])
     #expect(ElementCodec.encode(f64) == [0, 0, 0, 0, 0, 0, 0, 0xc0])
     #expect(ElementCodec.decode([0, 0], type: TensorType(shape: [2], .f32)) == nil)
-  }
-}
-
-/// A small deterministic generator for tests.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
   }
 }

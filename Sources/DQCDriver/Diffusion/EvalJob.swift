@@ -1,3 +1,4 @@
+import DQCIR
 import DQCInterp
 import Foundation
 
@@ -155,7 +156,7 @@ public struct EvalJob: Sendable {
       guard let answer = r.answerIDs ?? model.tokenizer.map({ $0.encode(r.answer) }),
         !answer.isEmpty
       else { continue }
-      var rng = NLLRandom(seed: seed &+ UInt64(i) &* 0x9e37_79b9 &+ UInt64(ratio * 1000))
+      var rng = SplitMix64(seed: seed &+ UInt64(i) &* 0x9e37_79b9 &+ UInt64(ratio * 1000))
       var masked = answer.map { _ in rng.nextUnit() < ratio }
       if !masked.contains(true) { masked[Int(rng.next() % UInt64(answer.count))] = true }
       let input = r.prompt + zip(answer, masked).map { $1 ? model.maskID : $0 }
@@ -174,21 +175,4 @@ public struct EvalJob: Sendable {
     }
     return (total / Double(max(count, 1)), count)
   }
-}
-
-/// SplitMix64 for the NLL masks.
-struct NLLRandom {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
-
-  mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -1,3 +1,4 @@
+import DQCIR
 import Foundation
 
 /// LLaDA's diffusion sampler over any forward function.
@@ -40,7 +41,7 @@ public struct DiffusionSampler: Sendable {
     }
     let blocks = options.genLength / options.blockLength
     let stepsPerBlock = options.steps / blocks
-    var rng = SplitMix(
+    var rng = SplitMix64(
       seed: { if case .random(let s) = options.remasking { return s } else { return 0 } }())
     var step = 0
     for block in 0..<blocks {
@@ -110,22 +111,4 @@ public struct DiffusionSampler: Sendable {
     for v in 0..<vocab { sum += exp(Double(logits[row + v]) - top) }
     return (Int64(best), 1 / sum)
   }
-}
-
-/// A small deterministic generator (SplitMix64) for random remasking.
-struct SplitMix: Sendable {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
-
-  /// A uniform double in [0, 1).
-  mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
