@@ -63,13 +63,13 @@ public struct Tokenizer: Sendable {
   /// Encodes text without adding special tokens (`add_special_tokens=False`).
   public func encode(_ text: String) -> [Int64] {
     var ids: [Int64] = []
-    for (segment, addedID) in splitOnAddedTokens(text) {
+    for (index, (segment, addedID)) in splitOnAddedTokens(text).enumerated() {
       if let addedID {
         ids.append(addedID)
         continue
       }
       let normalized = normalizer?.apply(segment) ?? segment
-      let pieces = preTokenizer?.split(normalized) ?? [normalized]
+      let pieces = preTokenizer?.split(normalized, atStart: index == 0) ?? [normalized]
       for piece in pieces where !piece.isEmpty { ids += model.tokenize(piece) }
     }
     return ids

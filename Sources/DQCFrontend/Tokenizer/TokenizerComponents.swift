@@ -33,10 +33,14 @@ indirect enum PreTokenizer: Sendable {
   /// Splits on whitespace and punctuation (`\w+|[^\w\s]+`).
   case whitespace
 
-  func split(_ s: String) -> [String] {
+  /// Splits `s`; `atStart` says whether `s` begins the whole text (Metaspace's `first` scheme
+  /// prepends its mark only there, not after an added token).
+  func split(_ s: String, atStart: Bool = true) -> [String] {
     switch self {
     case .sequence(let items):
-      return items.reduce([s]) { pieces, pre in pieces.flatMap { pre.split($0) } }
+      return items.reduce([s]) { pieces, pre in
+        pieces.enumerated().flatMap { pre.split($0.element, atStart: atStart && $0.offset == 0) }
+      }
     case .split(let regex, let behavior, let invert):
       return Self.regexSplit(s, regex, behavior: behavior, invert: invert)
     case .byteLevel(let addPrefixSpace, let useRegex):
@@ -48,18 +52,20 @@ indirect enum PreTokenizer: Sendable {
       return pieces.map(ByteLevel.encode)
     case .metaspace(let replacement, let scheme, let split):
       var text = s.replacingOccurrences(of: " ", with: String(replacement))
-      if scheme == "always" || scheme == "first", !text.hasPrefix(String(replacement)) {
+      if scheme == "always" || (scheme == "first" && atStart), !text.hasPrefix(String(replacement))
+      {
         text = String(replacement) + text
       }
       guard split else { return [text] }
       var pieces: [String] = []
       var current = ""
-      for c in text {
-        if c == replacement && !current.isEmpty {
+      let mark = replacement.unicodeScalars.first
+      for c in text.unicodeScalars {
+        if c == mark && !current.isEmpty {
           pieces.append(current)
           current = ""
         }
-        current.append(c)
+        current.unicodeScalars.append(c)
       }
       if !current.isEmpty { pieces.append(current) }
       return pieces

@@ -21,7 +21,8 @@ struct TokenizerModel: Sendable {
       return unknown.flatMap { vocabulary[$0] }.map { [$0] } ?? []
     case .bpe:
       if ignoreMerges, let id = vocabulary[piece] { return [id] }
-      var symbols = piece.map { String($0) }
+      // Symbols are Unicode scalars, as in `tokenizers` (not Swift's grapheme clusters).
+      var symbols = piece.unicodeScalars.map { String($0) }
       if let prefix = continuingSubwordPrefix {
         for i in symbols.indices.dropFirst() { symbols[i] = prefix + symbols[i] }
       }
