@@ -20,7 +20,8 @@ public enum DQOp: String, Sendable, Hashable, CaseIterable {
   /// Quantized to float: x, scale, optional zero point; the result has the expressed type.
   case dequantize
   /// Linear layer over a quantized weight: x, W (quantized `[N, K]`), scales, optional zero
-  /// points, optional bias.
+  /// points (absent for symmetric types), optional bias; `{act_bits}` quantizes x per token,
+  /// symmetric, before the integer product.
   case qlinear
 }
 
@@ -35,7 +36,8 @@ extension DQOp {
         ctx throws(TypeRuleError) in try DQShapes.linear(ctx, weightElement: nil)
       }
     case .qlinear:
-      OpSchema(operands: 3...5, requiredOperands: 3) { ctx throws(TypeRuleError) in
+      OpSchema(operands: 3...5, attributes: [.init("act_bits", .int)], requiredOperands: 3) {
+        ctx throws(TypeRuleError) in
         try DQShapes.qlinear(ctx)
       }
     case .embedding:

@@ -35,6 +35,34 @@ enum DQShapes {
     guard scales.element == .scalar(q.expressed) || scales.element.isFloat else {
       throw TypeRuleError("operand 2 (scales) has element type \(scales.element), expected float")
     }
+    if let shape = w.staticShape, shape.count == 2 {
+      let expected: [Int]
+      switch q.granularity {
+      case .perTensor: expected = [1, 1]
+      case .perChannel(let axis):
+        guard axis == 0 else {
+          throw TypeRuleError("per-channel weights are quantized along axis 0")
+        }
+        expected = [shape[0], 1]
+      case .perGroup(let axis, let size):
+        guard axis == 1, shape[1] % size == 0 else {
+          throw TypeRuleError(
+            "groups of \(size) along axis \(axis) do not tile a [\(shape[0]), \(shape[1])] weight")
+        }
+        expected = [shape[0], shape[1] / size]
+      }
+      if let s = scales.staticShape, s != expected {
+        throw TypeRuleError("scales have shape \(s), expected \(expected)")
+      }
+      if let zp = ctx.operand(3) {
+        guard !q.isSymmetric else { throw TypeRuleError("a symmetric weight takes no zero points") }
+        if let z = zp.staticShape, z != expected {
+          throw TypeRuleError("zero points have shape \(z), expected \(expected)")
+        }
+      } else if !q.isSymmetric {
+        throw TypeRuleError("an asymmetric weight needs zero points (operand 3)")
+      }
+    }
     var noBias = ctx
     noBias.operands = [ctx.operand(0), w, ctx.operand(4)]
     return try linear(noBias, weightElement: w.element)

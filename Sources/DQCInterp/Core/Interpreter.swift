@@ -153,8 +153,17 @@ public struct Interpreter: Sendable {
         ]
       case .swiglu:
         return [try ModelOps.swiglu(try operand(0), try operand(1))]
-      case .quantize, .dequantize, .qlinear:
-        throw InterpreterError("\(inst.op) is not implemented by the interpreter yet")
+      case .qlinear:
+        return [
+          try QuantizedOps.qlinear(
+            try operand(0), try operand(1), scales: try operand(2),
+            zeros: operands.count > 3 ? operands[3] : nil,
+            bias: operands.count > 4 ? operands[4] : nil,
+            actBits: a["act_bits"]?.intValue.map { Int($0) })
+        ]
+      case .quantize, .dequantize:
+        throw InterpreterError(
+          "\(inst.op) of activations is not implemented by the interpreter yet")
       }
     case .k:
       throw InterpreterError("kernel ops are not interpreted")

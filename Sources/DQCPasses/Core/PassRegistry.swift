@@ -7,6 +7,7 @@ public enum PassRegistry {
     Canonicalize.self,
     InferShapes.self,
     Raise.self,
+    RoundToNearest.self,
   ]
 
   /// The registered names, in order.

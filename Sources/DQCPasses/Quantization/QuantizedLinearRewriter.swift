@@ -1,0 +1,72 @@
+import DQCIR
+
+/// Replaces a `dq.linear` over a constant weight with `dq.qlinear` over quantized codes.
+struct QuantizedLinearRewriter {
+  /// Adds the quantized weight, scales and (asymmetric) zero points for `weight` and returns the
+  /// instructions reading them followed by the `dq.qlinear` that replaces `linear`.
+  static func rewrite(
+    _ linear: Instruction, weight: Weight, codes: [Int64], scales: [Double], zeros: [Int64],
+    quantizer: WeightQuantizer, actBits: Int?, module: inout Module
+  ) -> [Instruction] {
+    guard let shape = weight.type.staticShape else { return [linear] }
+    let (rows, columns) = (shape[0], shape[1])
+    let qtype = quantizer.elementType(columns: columns)
+    let groups = scales.count / rows
+    let base = weight.name
+    let qName = module.weights.freshName(base + ".q")
+    module.weights.insert(
+      Weight(
+        name: qName,
+        tensor: DenseTensor(
+          type: TensorType(shape: [rows, columns], .quantized(qtype)), values: .ints(codes))))
+    let sName = module.weights.freshName(base + ".scales")
+    module.weights.insert(
+      Weight(
+        name: sName, tensor: DenseTensor(shape: [rows, groups], element: .f32, floats: scales)))
+    var reads = [read(qName, module), read(sName, module)]
+    var operands: [String?] = [linear.operands[0], qName, sName]
+    if !quantizer.symmetric {
+      let zName = module.weights.freshName(base + ".zero_points")
+      module.weights.insert(
+        Weight(name: zName, tensor: DenseTensor(shape: [rows, groups], element: .u8, ints: zeros)))
+      reads.append(read(zName, module))
+      operands.append(zName)
+    }
+    if linear.operands.count > 2 {
+      if quantizer.symmetric { operands.append(nil) }
+      operands.append(linear.operands[2])
+    }
+    var attributes = AttributeDictionary()
+    if let actBits { attributes["act_bits"] = .int(Int64(actBits)) }
+    return reads + [
+      Instruction(
+        .dq(.qlinear), operands: operands, results: linear.results, attributes: attributes,
+        location: linear.location)
+    ]
+  }
+
+  static func read(_ name: String, _ module: Module) -> Instruction {
+    Instruction(
+      .dq(.weight), operands: [],
+      results: [Value(name, module.weights[name]?.type ?? TensorType(shape: [], .f32))],
+      attributes: AttributeDictionary([("name", .symbol(name))]))
+  }
+
+  /// The `dq.linear` instructions with a constant 2-D f32 weight, excluding the model's head
+  /// (a linear producing a graph output) unless `includeHead`.
+  static func candidates(_ module: Module, includeHead: Bool) -> [(index: Int, weight: Weight)] {
+    let outputs = Set(module.graph.outputs)
+    var producers: [String: Instruction] = [:]
+    var out: [(Int, Weight)] = []
+    for (i, inst) in module.graph.instructions.enumerated() {
+      for r in inst.results { producers[r.name] = inst }
+      guard inst.op == .dq(.linear), inst.operands.count >= 2, let w = inst.operands[1],
+        let symbol = producers[w]?.weightSymbol, let weight = module.weights[symbol],
+        weight.type.rank == 2, weight.type.element == .f32
+      else { continue }
+      if !includeHead && outputs.contains(inst.result.name) { continue }
+      out.append((i, weight))
+    }
+    return out
+  }
+}
