@@ -45,7 +45,7 @@ let package = Package(
       providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
     ),
     .target(name: "DQCInterp", dependencies: ["DQCIR", "CBLAS"]),
-    .target(name: "DQCPasses", dependencies: ["DQCIR"]),
+    .target(name: "DQCPasses", dependencies: ["DQCIR", "DQCInterp", "CBLAS"]),
     .target(name: "DQCDriver", dependencies: ["DQCIR", "DQCPasses", "DQCFrontend", "DQCInterp"]),
     .executableTarget(
       name: "dqc",
@@ -61,7 +61,9 @@ let package = Package(
     .testTarget(
       name: "DQCInterpTests",
       dependencies: ["DQCInterp", "DQCFrontend", "DQCPasses", "DQCTestSupport"]),
-    .testTarget(name: "DQCPassesTests", dependencies: ["DQCPasses", "DQCTestSupport"]),
+    .testTarget(
+      name: "DQCPassesTests",
+      dependencies: ["DQCPasses", "DQCFrontend", "DQCInterp", "DQCTestSupport"]),
     .testTarget(name: "DQCDriverTests", dependencies: ["DQCDriver", "DQCTestSupport", "dqc"]),
     .testTarget(
       name: "DQCGoldenTests",

@@ -10,8 +10,12 @@ struct PassGoldenTests {
   func passCase(_ file: String) throws {
     let path = GoldenCases.path(file)
     let text = try String(contentsOfFile: path, encoding: .utf8)
-    let pipeline = try #require(
+    let written = try #require(
       GoldenCases.pipeline(of: text), "\(file) must start with '// pipeline: <passes>'")
+    // `$DIR` in the pipeline stands for the case's folder (calibration files live there).
+    let pipeline = written.replacingOccurrences(
+      of: "$DIR",
+      with: URL(fileURLWithPath: GoldenCases.path(file)).deletingLastPathComponent().path)
     let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
     let stem = String(path.dropLast(".dqir".count))
     var output: String
@@ -21,7 +25,7 @@ struct PassGoldenTests {
       var context = PassContext()
       try PassManager(pipeline: pipeline).run(&module, context: &context, output: { _ in })
       output =
-        "// pipeline: \(pipeline)\n"
+        "// pipeline: \(written)\n"
         + IRPrinter.print(
           module, options: PrintOptions(printWeights: true, baseDirectory: directory))
     } catch {

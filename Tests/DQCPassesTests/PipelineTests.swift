@@ -18,7 +18,7 @@ import Testing
   @Test(arguments: [
     (
       "frobnicate",
-      "pipeline:1: error: unknown pass 'frobnicate' (known: dce, cse, canonicalize, infer-shapes, raise, rtn)"
+      "pipeline:1: error: unknown pass 'frobnicate' (known: \(PassRegistry.names.joined(separator: ", ")))"
     ),
     (
       "cse,dce{aggressive=yes}",

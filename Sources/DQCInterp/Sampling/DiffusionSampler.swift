@@ -99,7 +99,9 @@ public struct DiffusionSampler: Sendable {
   }
 
   /// The argmax of one row of logits and its softmax probability, computed in float64.
-  static func argmaxProbability(_ logits: [Float], _ row: Int, _ vocab: Int) -> (Int64, Double) {
+  public static func argmaxProbability(_ logits: [Float], _ row: Int, _ vocab: Int) -> (
+    Int64, Double
+  ) {
     var best = 0
     var bestValue = -Float.infinity
     for v in 0..<vocab where logits[row + v] > bestValue {

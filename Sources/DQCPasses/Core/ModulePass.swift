@@ -63,6 +63,8 @@ public struct PassOutcome: Sendable, Hashable {
 public struct PassContext: Sendable {
   /// Notes for the user (printed to standard error by the driver).
   public var remarks: [String] = []
+  /// The calibration set built by a calibration pass (`tmas`, `calib-*`) for later passes.
+  public var calibration: CalibrationSet?
 
   /// Creates an empty context.
   public init() {}

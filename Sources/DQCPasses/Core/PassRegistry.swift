@@ -8,6 +8,11 @@ public enum PassRegistry {
     InferShapes.self,
     Raise.self,
     RoundToNearest.self,
+    TMAS.self,
+    CalibRandomMask.self,
+    CalibClean.self,
+    GPTQPass.self,
+    CGQ.self,
   ]
 
   /// The registered names, in order.

@@ -3,7 +3,7 @@ import DQCIR
 /// Min–max uniform quantization of weight rows, with GPTQ's conventions.
 ///
 /// For each group of a row: `lo = min(0, min w)`, `hi = max(0, max w)` (both ±1 when equal);
-/// symmetric types use `hi = max(|lo|, hi)`, `lo = −hi`. Then `scale = (hi − lo) / maxq` with
+/// symmetric types use `hi = max(|lo|, hi)` and, when `lo < 0`, `lo = −hi`. Then `scale = (hi − lo) / maxq` with
 /// `maxq = 2^bits − 1`, `zero = round(−lo / scale)` (symmetric: `(maxq + 1) / 2`), and
 /// `q = clamp(round(w / scale) + zero, 0, maxq)`, rounding half to even as PyTorch does.
 /// Symmetric weights are stored signed, `q − zero`, without zero points.
@@ -30,8 +30,9 @@ public struct WeightQuantizer: Sendable, Hashable {
     var lo = min(0, values.min() ?? 0)
     var hi = max(0, values.max() ?? 0)
     if symmetric {
+      // As GPTQ's quant.py: the range is mirrored only when the group has a negative value.
       hi = max(abs(lo), hi)
-      lo = hi == 0 ? 0 : -hi
+      if lo < 0 { lo = -hi }
     }
     if lo == hi {
       lo = -1
