@@ -8,9 +8,11 @@ struct DQC: ParsableCommand {
     commandName: "dqc",
     abstract: "A model-conversion compiler for diffusion language models.",
     discussion: """
-      dqc reads models into a typed IR (.dqir text), runs passes over it, and writes the result.
+      dqc reads ONNX files and Hugging Face checkpoints into a typed IR (.dqir text), runs passes
+      over it (clean-up, raising to model ops, diffusion-aware quantization), and writes the result.
 
       Start here:
+        dqc compile model.onnx -o w4a8.dqir --w4a8 --calib prompts.jsonl   quantize
         dqc import model.onnx -o model.dqir           import an ONNX file or checkpoint folder
         dqc inspect model.onnx                        inputs, outputs, ops, parameters
         dqc verify model.dqir                         check a .dqir file
@@ -19,7 +21,8 @@ struct DQC: ParsableCommand {
       """,
     version: Driver.version,
     subcommands: [
-      Import.self, Inspect.self, Exec.self, Run.self, Eval.self, Opt.self, Verify.self, Passes.self,
+      Compile.self, Import.self, Inspect.self, Exec.self, Run.self, Eval.self, Opt.self,
+      Verify.self, Passes.self,
     ]
   )
 }

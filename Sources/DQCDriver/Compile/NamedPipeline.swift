@@ -1,0 +1,68 @@
+/// The named quantization recipes of `dqc compile` and the pipelines they expand to.
+public struct NamedPipeline: Sendable, Hashable {
+  /// Precision settings (`--w4a16`, `--w4a8`, `--w8a8`, `--w4a4`).
+  public enum Precision: String, Sendable, Hashable, CaseIterable {
+    case w4a16, w4a8, w8a8, w4a4
+
+    /// (weight bits, group size (0 = per channel), activation bits (0 = float)).
+    var settings: (bits: Int, group: Int, act: Int) {
+      switch self {
+      case .w4a16: (4, 128, 0)
+      case .w4a8: (4, 128, 8)
+      case .w8a8: (8, 0, 8)
+      case .w4a4: (4, 128, 4)
+      }
+    }
+  }
+
+  /// Weight quantization methods.
+  public enum Method: String, Sendable, Hashable, CaseIterable {
+    case dllmquant, gptq, rtn
+  }
+
+  /// Precision.
+  public var precision: Precision
+  /// Method.
+  public var method: Method
+  /// Calibration prompts (JSONL with `prompt_ids`, `gen_length`, and `answer_ids` for the baselines).
+  public var calibration: String?
+  /// Use TMAS trajectories (DLLMQuant) instead of uniformly masked text.
+  public var tmas = true
+  /// Use CGQ's certainty-weighted Hessian (DLLMQuant) instead of GPTQ's.
+  public var cgq = true
+  /// Group size override (`--group-size`).
+  public var groupSize: Int?
+  /// Calibration snapshots.
+  public var samples = 64
+
+  /// Creates a recipe.
+  public init(precision: Precision, method: Method) {
+    self.precision = precision
+    self.method = method
+  }
+
+  /// The pipeline text: clean-up and raising, calibration, weight quantization, clean-up.
+  public func pipeline() throws(DriverError) -> String {
+    let (bits, defaultGroup, act) = precision.settings
+    let group = groupSize ?? defaultGroup
+    var passes = ["canonicalize", "cse", "raise", "canonicalize", "dce{aggressive=true}"]
+    let quantOptions = "bits=\(bits),group-size=\(group),act-bits=\(act)"
+    switch method {
+    case .rtn:
+      passes.append("rtn{\(quantOptions)}")
+    case .gptq, .dllmquant:
+      guard let calibration else {
+        throw .usage("--method \(method.rawValue) needs calibration prompts: --calib FILE.jsonl")
+      }
+      let useTMAS = method == .dllmquant ? tmas : true
+      passes.append(
+        useTMAS
+          ? "tmas{calib=\(calibration),samples=\(samples)}"
+          : "calib-random-mask{calib=\(calibration),samples=\(samples)}")
+      let weighted = method == .dllmquant && cgq
+      passes.append("\(weighted ? "cgq" : "gptq"){\(quantOptions)}")
+    }
+    passes.append("dce{aggressive=true}")
+    return passes.joined(separator: ",")
+  }
+}

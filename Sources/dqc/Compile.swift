@@ -1,0 +1,70 @@
+import ArgumentParser
+import DQCDriver
+import DQCIR
+import DQCPasses
+
+/// `dqc compile`: import, raise and quantize a model with a named recipe.
+struct Compile: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Quantize a model with a named recipe (writes .dqir until the .dqb bundle lands).",
+    discussion: """
+      Example: dqc compile ./llada-tiny -o w4a8.dqir --w4a8 --calib ./llada-tiny/calib/train_slice.jsonl
+      Methods: dllmquant (TMAS + CGQ), gptq (TMAS calibration, unweighted Hessian), rtn (no calibration).
+      Ablations: --no-tmas (uniformly masked calibration text), --no-cgq (GPTQ's Hessian).
+      """)
+
+  @Argument(help: "An .onnx file, a checkpoint folder or a .dqir file.")
+  var model: String
+
+  @Option(name: .shortAndLong, help: "The quantized .dqir to write.")
+  var output: String
+
+  @Flag(
+    help: "Precision: weights int4 group 128 with float, int8 or int4 activations, or int8/int8.")
+  var precision: NamedPipeline.Precision = .w4a8
+
+  @Option(help: "dllmquant, gptq or rtn.")
+  var method: NamedPipeline.Method = .dllmquant
+
+  @Option(help: "Calibration prompts (JSONL with prompt_ids, gen_length, answer_ids).")
+  var calib: String?
+
+  @Flag(help: "Calibrate on uniformly masked text instead of TMAS trajectories.")
+  var noTmas = false
+
+  @Flag(help: "Use GPTQ's unweighted Hessian instead of CGQ's.")
+  var noCgq = false
+
+  @Option(help: "Override the group size (0: per channel).")
+  var groupSize: Int?
+
+  @Option(help: "Calibration snapshots.")
+  var samples = 64
+
+  @Flag(help: "Print the IR after every pass.")
+  var printIrAfterAll = false
+
+  @Option(help: "Write numbered IR dumps into this directory.")
+  var dumpIrDir: String?
+
+  func run() throws {
+    var recipe = NamedPipeline(precision: precision, method: method)
+    recipe.calibration = calib
+    recipe.tmas = !noTmas
+    recipe.cgq = !noCgq
+    recipe.groupSize = groupSize
+    recipe.samples = samples
+    try runReportingErrors {
+      var instrumentation = Instrumentation()
+      instrumentation.printAfterAll = printIrAfterAll
+      instrumentation.dumpDirectory = dumpIrDir
+      let job = OptJob(
+        input: model, pipeline: try recipe.pipeline(), instrumentation: instrumentation,
+        output: output)
+      try job.run(standardOutput: { print($0, terminator: "") }, diagnostics: writeStandardError)
+    }
+  }
+}
+
+extension NamedPipeline.Precision: EnumerableFlag {}
+extension NamedPipeline.Method: ExpressibleByArgument {}

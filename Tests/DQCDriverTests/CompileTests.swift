@@ -1,0 +1,42 @@
+import DQCDriver
+import DQCTestSupport
+import Foundation
+import Testing
+
+@Suite(.serialized) struct CompileTests {
+  @Test func recipesExpandToPipelines() throws {
+    var dllm = NamedPipeline(precision: .w4a8, method: .dllmquant)
+    dllm.calibration = "c.jsonl"
+    #expect(
+      try dllm.pipeline()
+        == "canonicalize,cse,raise,canonicalize,dce{aggressive=true},tmas{calib=c.jsonl,samples=64},cgq{bits=4,group-size=128,act-bits=8},dce{aggressive=true}"
+    )
+    dllm.tmas = false
+    dllm.cgq = false
+    #expect(
+      try dllm.pipeline().contains(
+        "calib-random-mask{calib=c.jsonl,samples=64},gptq{bits=4,group-size=128,act-bits=8}"))
+    let rtn = NamedPipeline(precision: .w8a8, method: .rtn)
+    #expect(try rtn.pipeline().contains("rtn{bits=8,group-size=0,act-bits=8}"))
+    #expect(throws: DriverError.self) {
+      try NamedPipeline(precision: .w4a4, method: .gptq).pipeline()
+    }
+  }
+
+  @Test func compileWritesAQuantizedModuleThatRuns() throws {
+    let dir = Paths.temporaryDirectory()
+    let model = Paths.packageRoot + "/Tests/Fixtures/exports/llada/model.legacy.onnx"
+    let result = try runCommand(
+      Paths.dqcBinary,
+      ["compile", model, "-o", dir + "/q.dqir", "--w4a16", "--method", "rtn", "--group-size", "32"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let text = try String(contentsOfFile: dir + "/q.dqir", encoding: .utf8)
+    #expect(text.contains("dq.qlinear"))
+    #expect(text.contains("quant.method = \"rtn\""))
+    let ids = Paths.packageRoot + "/Tests/Fixtures/exports/llada/reference/input_ids.npy"
+    let run = try runCommand(
+      Paths.dqcBinary, ["exec", dir + "/q.dqir", "--input", "input_ids=" + ids])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stdout.contains("logits: tensor<2x24x64xf32>"))
+  }
+}
