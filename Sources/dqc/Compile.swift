@@ -10,7 +10,8 @@ struct Compile: ParsableCommand {
     discussion: """
       Example: dqc compile ./llada-tiny -o w4a8.dqir --w4a8 --calib ./llada-tiny/calib/train_slice.jsonl
       Methods: dllmquant (TMAS + CGQ), gptq (TMAS calibration, unweighted Hessian), rtn (no calibration).
-      Ablations: --no-tmas (uniformly masked calibration text), --no-cgq (GPTQ's Hessian).
+      Ablations: --no-tmas (uniformly masked calibration text), --no-cgq (GPTQ's Hessian),
+      --no-ia-aq (min-max V scales for the 8-bit attention matmuls).
       """)
 
   @Argument(help: "An .onnx file, a checkpoint folder or a .dqir file.")
@@ -35,6 +36,9 @@ struct Compile: ParsableCommand {
   @Flag(help: "Use GPTQ's unweighted Hessian instead of CGQ's.")
   var noCgq = false
 
+  @Flag(help: "Use min-max V scales instead of IA-AQ's attention-weighted choice.")
+  var noIaAq = false
+
   @Option(help: "Override the group size (0: per channel).")
   var groupSize: Int?
 
@@ -52,6 +56,7 @@ struct Compile: ParsableCommand {
     recipe.calibration = calib
     recipe.tmas = !noTmas
     recipe.cgq = !noCgq
+    recipe.iaaq = !noIaAq
     recipe.groupSize = groupSize
     recipe.samples = samples
     try runReportingErrors {

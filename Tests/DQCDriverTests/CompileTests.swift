@@ -7,17 +7,24 @@ import Testing
   @Test func recipesExpandToPipelines() throws {
     var dllm = NamedPipeline(precision: .w4a8, method: .dllmquant)
     dllm.calibration = "c.jsonl"
+    let full = try dllm.pipeline()
     #expect(
-      try dllm.pipeline()
-        == "canonicalize,cse,raise,canonicalize,dce{aggressive=true},tmas{calib=c.jsonl,samples=64},cgq{bits=4,group-size=128,act-bits=8},dce{aggressive=true}"
+      full == "canonicalize,cse,raise,canonicalize,dce{aggressive=true},"
+        + "tmas{calib=c.jsonl,samples=64},cgq{bits=4,group-size=128,act-bits=8},ia-aq{bits=8},dce{aggressive=true}"
     )
     dllm.tmas = false
     dllm.cgq = false
+    dllm.iaaq = false
     #expect(
       try dllm.pipeline().contains(
-        "calib-random-mask{calib=c.jsonl,samples=64},gptq{bits=4,group-size=128,act-bits=8}"))
+        "calib-random-mask{calib=c.jsonl,samples=64},gptq{bits=4,group-size=128,act-bits=8},ia-aq{bits=8,alphas=1.0}"
+      ))
+    var sixteen = NamedPipeline(precision: .w4a16, method: .dllmquant)
+    sixteen.calibration = "c.jsonl"
+    #expect(try !sixteen.pipeline().contains("ia-aq"))
     let rtn = NamedPipeline(precision: .w8a8, method: .rtn)
     #expect(try rtn.pipeline().contains("rtn{bits=8,group-size=0,act-bits=8}"))
+    #expect(try !rtn.pipeline().contains("ia-aq"))
     #expect(throws: DriverError.self) {
       try NamedPipeline(precision: .w4a4, method: .gptq).pipeline()
     }

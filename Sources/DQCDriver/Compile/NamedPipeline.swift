@@ -30,6 +30,8 @@ public struct NamedPipeline: Sendable, Hashable {
   public var tmas = true
   /// Use CGQ's certainty-weighted Hessian (DLLMQuant) instead of GPTQ's.
   public var cgq = true
+  /// Choose V's scales with IA-AQ's attention-weighted error (DLLMQuant) instead of min–max.
+  public var iaaq = true
   /// Group size override (`--group-size`).
   public var groupSize: Int?
   /// Calibration snapshots.
@@ -47,20 +49,25 @@ public struct NamedPipeline: Sendable, Hashable {
     let group = groupSize ?? defaultGroup
     var passes = ["canonicalize", "cse", "raise", "canonicalize", "dce{aggressive=true}"]
     let quantOptions = "bits=\(bits),group-size=\(group),act-bits=\(act)"
-    switch method {
-    case .rtn:
-      passes.append("rtn{\(quantOptions)}")
-    case .gptq, .dllmquant:
-      guard let calibration else {
-        throw .usage("--method \(method.rawValue) needs calibration prompts: --calib FILE.jsonl")
-      }
+    if method != .rtn && calibration == nil {
+      throw .usage("--method \(method.rawValue) needs calibration prompts: --calib FILE.jsonl")
+    }
+    if let calibration {
       let useTMAS = method == .dllmquant ? tmas : true
       passes.append(
         useTMAS
           ? "tmas{calib=\(calibration),samples=\(samples)}"
           : "calib-random-mask{calib=\(calibration),samples=\(samples)}")
-      let weighted = method == .dllmquant && cgq
-      passes.append("\(weighted ? "cgq" : "gptq"){\(quantOptions)}")
+    }
+    switch method {
+    case .rtn: passes.append("rtn{\(quantOptions)}")
+    case .gptq: passes.append("gptq{\(quantOptions)}")
+    case .dllmquant: passes.append("\(cgq ? "cgq" : "gptq"){\(quantOptions)}")
+    }
+    // Attention matmuls in 8 bits when activations are quantized: IA-AQ's scale search for
+    // DLLMQuant, plain min-max (α = 1) otherwise. Without calibration they stay float.
+    if act > 0, calibration != nil {
+      passes.append(method == .dllmquant && iaaq ? "ia-aq{bits=8}" : "ia-aq{bits=8,alphas=1.0}")
     }
     passes.append("dce{aggressive=true}")
     return passes.joined(separator: ",")

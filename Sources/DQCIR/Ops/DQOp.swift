@@ -11,7 +11,9 @@ public enum DQOp: String, Sendable, Hashable, CaseIterable {
   /// Rotary position embedding (rotate-half) on `[B, H, T, Dh]`: `{theta}`.
   case rope
   /// Scaled dot-product attention: q `[B, H, T, Dh]`, k and v `[B, Hkv, S, Dh]`, optional
-  /// additive or boolean mask broadcastable to `[B, H, T, S]`: `{scale, causal}`.
+  /// additive or boolean mask broadcastable to `[B, H, T, S]` (or `none`), optional static V
+  /// scales `[Hkv]`: `{scale, causal, qk_bits, p_bits, v_bits}` (the `_bits` attributes quantize
+  /// the attention matmuls' operands; see docs/quantization.md).
   case attention
   /// `silu(gate) * up`, elementwise.
   case swiglu
@@ -52,7 +54,12 @@ extension DQOp {
       }
     case .attention:
       OpSchema(
-        operands: 3...4, attributes: [.init("scale", .float), .init("causal", .bool)]
+        operands: 3...5,
+        attributes: [
+          .init("scale", .float), .init("causal", .bool), .init("qk_bits", .int),
+          .init("p_bits", .int),
+          .init("v_bits", .int),
+        ]
       ) { ctx throws(TypeRuleError) in try DQShapes.attention(ctx) }
     case .swiglu:
       OpSchema(operands: 2...2) { ctx throws(TypeRuleError) in

@@ -132,6 +132,14 @@ enum DQShapes {
     if let mask = ctx.operand(3)?.dims {
       _ = try TypeRules.broadcast([[qd[0], qd[1], qd[2], kd[2]], mask])
     }
+    if let scales = ctx.operand(4) {
+      guard scales.element.isFloat, scales.rank == 1 else {
+        throw TypeRuleError("operand 4 (V scales) must be a 1-D float tensor [Hkv], is \(scales)")
+      }
+      if let n = scales.dims?.first?.value, let hk = kd[1].value, n != hk {
+        throw TypeRuleError("V scales have \(n) entries for \(hk) key/value heads")
+      }
+    }
     return [TensorType([qd[0], qd[1], qd[2], vd[3]], q.element)]
   }
 

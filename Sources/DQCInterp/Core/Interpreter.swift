@@ -149,6 +149,11 @@ public struct Interpreter: Sendable {
             try operand(0), try operand(1), try operand(2),
             mask: operands.count > 3 ? operands[3] : nil,
             scale: a["scale"]?.floatValue, causal: a["causal"]?.boolValue ?? false,
+            quantization: AttentionQuantization(
+              qkBits: a["qk_bits"]?.intValue.map { Int($0) },
+              pBits: a["p_bits"]?.intValue.map { Int($0) },
+              vBits: a["v_bits"]?.intValue.map { Int($0) },
+              vScales: operands.count > 4 ? operands[4]?.floats : nil),
             tap: probabilities)
         ]
       case .swiglu:

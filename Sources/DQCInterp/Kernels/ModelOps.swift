@@ -63,6 +63,7 @@ enum ModelOps {
   /// a float mask is added to the scores.
   static func attention(
     _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, scale: Double?, causal: Bool,
+    quantization: AttentionQuantization = AttentionQuantization(),
     tap: ((String, Tensor) -> Void)? = nil
   ) throws(InterpreterError) -> Tensor {
     let (b, h, t, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
@@ -72,9 +73,17 @@ enum ModelOps {
     }
     let group = h / hk
     let alpha = Float(scale ?? 1 / Double(d).squareRoot())
-    let qv = q.floats
-    let kv = k.floats
-    let vv = v.floats
+    var qv = q.floats
+    var kv = k.floats
+    var vv = v.floats
+    if let bits = quantization.qkBits {
+      AttentionQuantization.fakeQuantizeRows(&qv, width: d, bits: bits)
+      AttentionQuantization.fakeQuantizeRows(&kv, width: d, bits: bits)
+    }
+    if let bits = quantization.vBits {
+      try AttentionQuantization.fakeQuantizeHeads(
+        &vv, heads: b * hk, kvHeads: hk, bits: bits, scales: quantization.vScales)
+    }
     let maskShape = [b, h, t, s]
     let maskIndex = mask.map { TensorIndexing.broadcastSources(out: maskShape, in: $0.shape) }
     let maskValues = mask?.doubles
@@ -119,6 +128,11 @@ enum ModelOps {
                     }
                     let inv = sum > 0 ? Float(1 / sum) : 0
                     for si in 0..<s { pp[row + si] *= inv }
+                    if let levels = quantization.pLevels {
+                      for si in 0..<s {
+                        pp[row + si] = (pp[row + si] * levels).rounded(.toNearestOrEven) / levels
+                      }
+                    }
                   }
                   LinearAlgebra.gemm(
                     pp.baseAddress! + pBase, vp.baseAddress! + vBase,
@@ -132,5 +146,56 @@ enum ModelOps {
     }
     tap?("probabilities", Tensor(shape: [b, h, t, s], floats: probabilities))
     return Rounding.make([b, h, t, dv], q.element, floats: out)
+  }
+}
+
+/// How `dq.attention` quantizes its matmuls' operands (fake quantization: values are rounded to
+/// the integer grid and scaled back, so products equal the integer ones up to float rounding).
+struct AttentionQuantization {
+  /// Bits for q and k, quantized per row (token and head), symmetric, dynamic.
+  var qkBits: Int?
+  /// Bits for the probabilities P ∈ [0, 1], scale `1 / (2^bits − 1)`.
+  var pBits: Int?
+  /// Bits for V, per key/value head, symmetric.
+  var vBits: Int?
+  /// Static V scales per key/value head (IA-AQ); dynamic max-abs scales when absent.
+  var vScales: [Float]?
+
+  var pLevels: Float? { pBits.map { Float((1 << $0) - 1) } }
+
+  static func fakeQuantizeRows(_ x: inout [Float], width: Int, bits: Int) {
+    let qmax = Float((1 << (bits - 1)) - 1)
+    for start in stride(from: 0, to: x.count, by: width) {
+      var amax: Float = 0
+      for i in start..<(start + width) { amax = max(amax, abs(x[i])) }
+      let s = amax > 0 ? amax / qmax : 1
+      for i in start..<(start + width) {
+        x[i] = min(max((x[i] / s).rounded(.toNearestOrEven), -qmax), qmax) * s
+      }
+    }
+  }
+
+  /// V `[B·Hkv, S, Dv]` quantized per head with `scales[head]` (or the head's max-abs scale).
+  static func fakeQuantizeHeads(
+    _ v: inout [Float], heads: Int, kvHeads: Int, bits: Int, scales: [Float]?
+  ) throws(InterpreterError) {
+    let qmax = Float((1 << (bits - 1)) - 1)
+    let per = v.count / max(heads, 1)
+    if let scales, scales.count != kvHeads {
+      throw InterpreterError("V scales have \(scales.count) entries for \(kvHeads) heads")
+    }
+    for head in 0..<heads {
+      let range = (head * per)..<((head + 1) * per)
+      var s: Float
+      if let scales {
+        s = scales[head % kvHeads]
+      } else {
+        var amax: Float = 0
+        for i in range { amax = max(amax, abs(v[i])) }
+        s = amax / qmax
+      }
+      if s <= 0 { s = 1 }
+      for i in range { v[i] = min(max((v[i] / s).rounded(.toNearestOrEven), -qmax), qmax) * s }
+    }
   }
 }

@@ -13,6 +13,7 @@ public enum PassRegistry {
     CalibClean.self,
     GPTQPass.self,
     CGQ.self,
+    IAAQ.self,
   ]
 
   /// The registered names, in order.
