@@ -75,17 +75,13 @@ public struct Tensor: Sendable, Hashable {
   /// The tensor of a constant.
   public init(_ dense: DenseTensor) {
     let shape = dense.type.staticShape ?? []
+    let storage: Storage
     switch (dense.type.element.storageType, dense.values) {
-    case (.f64, let values):
-      self.init(shape: shape, element: dense.type.element, storage: .double(dense.doubles))
-      _ = values
-    case (let s, .floats(let v)) where s.isFloat:
-      self.init(shape: shape, element: dense.type.element, storage: .float(v.map { Float($0) }))
-    default:
-      self.init(
-        shape: shape, element: dense.type.element,
-        storage: .int(dense.int64s ?? dense.doubles.map(Rounding.int64)))
+    case (.f64, _): storage = .double(dense.doubles)
+    case (let s, .floats(let v)) where s.isFloat: storage = .float(v.map { Float($0) })
+    default: storage = .int(dense.int64s ?? dense.doubles.map(Rounding.int64))
     }
+    self.init(shape: shape, element: dense.type.element, storage: storage)
   }
 
   /// The constant holding this tensor's values.

@@ -25,30 +25,91 @@ enum Elementwise {
     shape == out ? nil : TensorIndexing.broadcastSources(out: out, in: shape)
   }
 
+  /// How an operand's elements line up with a broadcast result's, cheapest first.
+  enum Alignment {
+    /// Same shape: element i.
+    case same
+    /// Its shape is the result's trailing dimensions (leading 1s aside): element i % count.
+    case suffix(Int)
+    /// Its shape is the result's leading dimensions followed by 1s: element i / inner.
+    case prefix(Int)
+    /// Anything else: a precomputed source index per element.
+    case general([Int])
+
+    init(_ shape: [Int], out: [Int]) {
+      let total = out.reduce(1, *)
+      let count = shape.reduce(1, *)
+      if shape == out {
+        self = .same
+        return
+      }
+      var trimmed = shape[...]
+      while trimmed.first == 1 { trimmed = trimmed.dropFirst() }
+      if count > 0, Array(trimmed) == Array(out.suffix(trimmed.count)) {
+        self = .suffix(count)
+        return
+      }
+      let padded = Array(repeating: 1, count: out.count - shape.count) + shape
+      if let cut = padded.lastIndex(where: { $0 != 1 }).map({ $0 + 1 }) ?? Optional(0),
+        padded[..<cut].elementsEqual(out[..<cut]), padded[cut...].allSatisfy({ $0 == 1 }), count > 0
+      {
+        self = .prefix(total / count)
+        return
+      }
+      self = .general(TensorIndexing.broadcastSources(out: out, in: shape))
+    }
+
+    @inline(__always) func index(_ i: Int) -> Int {
+      switch self {
+      case .same: i
+      case .suffix(let n): i % n
+      case .prefix(let inner): i / inner
+      case .general(let sources): sources[i]
+      }
+    }
+  }
+
   static func floatBinary(
     _ a: Tensor, _ b: Tensor, element: ElementType, _ f: (Float, Float) -> Float
-  )
-    throws(InterpreterError) -> Tensor
-  {
+  ) throws(InterpreterError) -> Tensor {
     let out = try broadcastShape(a.shape, b.shape)
     let x = a.floats
     let y = b.floats
     let n = out.reduce(1, *)
     var r = [Float](repeating: 0, count: n)
-    let ia = sources(a.shape, out: out)
-    let ib = sources(b.shape, out: out)
+    let ia = Alignment(a.shape, out: out)
+    let ib = Alignment(b.shape, out: out)
     r.withUnsafeMutableBufferPointer { rp in
       x.withUnsafeBufferPointer { xp in
         y.withUnsafeBufferPointer { yp in
-          if ia == nil && ib == nil {
+          switch (ia, ib) {
+          case (.same, .same):
             for i in 0..<n { rp[i] = f(xp[i], yp[i]) }
-          } else if ia == nil, b.count == 1 {
-            let s = yp[0]
-            for i in 0..<n { rp[i] = f(xp[i], s) }
-          } else if ia == nil, let w = out.last, w > 0, b.count == w, b.shape.last == w {
-            for i in 0..<n { rp[i] = f(xp[i], yp[i % w]) }
-          } else {
-            for i in 0..<n { rp[i] = f(xp[ia?[i] ?? i], yp[ib?[i] ?? i]) }
+          case (.same, .suffix(let m)):
+            if m == 1 {
+              let c = yp[0]
+              for i in 0..<n { rp[i] = f(xp[i], c) }
+            } else {
+              for row in stride(from: 0, to: n, by: m) {
+                for j in 0..<m { rp[row + j] = f(xp[row + j], yp[j]) }
+              }
+            }
+          case (.suffix(let m), .same):
+            for row in stride(from: 0, to: n, by: m) {
+              for j in 0..<m { rp[row + j] = f(xp[j], yp[row + j]) }
+            }
+          case (.same, .prefix(let inner)):
+            for row in 0..<(n / inner) {
+              let c = yp[row]
+              for j in 0..<inner { rp[row * inner + j] = f(xp[row * inner + j], c) }
+            }
+          case (.prefix(let inner), .same):
+            for row in 0..<(n / inner) {
+              let c = xp[row]
+              for j in 0..<inner { rp[row * inner + j] = f(c, yp[row * inner + j]) }
+            }
+          default:
+            for i in 0..<n { rp[i] = f(xp[ia.index(i)], yp[ib.index(i)]) }
           }
         }
       }
