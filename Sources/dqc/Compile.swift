@@ -45,6 +45,9 @@ struct Compile: ParsableCommand {
   @Option(help: "Calibration snapshots.")
   var samples = 64
 
+  @Option(help: "Per-layer precision, PATTERN=PRECISION, such as 'blocks.0.*=w8a8' (repeatable).")
+  var layerPrecision: [String] = []
+
   @Flag(help: "Print the IR after every pass.")
   var printIrAfterAll = false
 
@@ -60,6 +63,7 @@ struct Compile: ParsableCommand {
     recipe.groupSize = groupSize
     recipe.samples = samples
     try runReportingErrors {
+      for item in layerPrecision { recipe.overrides.append(try NamedPipeline.override(item)) }
       var instrumentation = Instrumentation()
       instrumentation.printAfterAll = printIrAfterAll
       instrumentation.dumpDirectory = dumpIrDir

@@ -47,3 +47,14 @@ import Testing
     #expect(run.stdout.contains("logits: tensor<2x24x64xf32>"))
   }
 }
+
+@Suite struct LayerOverrideTests {
+  @Test func overridesSplitTheWeightPass() throws {
+    var recipe = NamedPipeline(precision: .w4a8, method: .rtn)
+    recipe.overrides = [try NamedPipeline.override("blocks.0.*=w8a8")]
+    let text = try recipe.pipeline()
+    #expect(text.contains("rtn{bits=4,group-size=128,act-bits=8,except=blocks.0.*}"))
+    #expect(text.contains("rtn{bits=8,group-size=0,act-bits=8,only=blocks.0.*}"))
+    #expect(throws: DriverError.self) { try NamedPipeline.override("blocks.0.*=w3a3") }
+  }
+}

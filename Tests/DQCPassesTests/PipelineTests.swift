@@ -47,3 +47,15 @@ import Testing
     }
   }
 }
+
+@Suite struct LayerSelectionTests {
+  @Test func globsMatchNameSuffixesAtDots() {
+    let selection = LayerSelection(only: "blocks.0.*|*.ff_out.weight", except: "*.q_proj.*")
+    #expect(selection.selects("model.transformer.blocks.0.k_proj.weight"))
+    #expect(!selection.selects("model.transformer.blocks.0.q_proj.weight"))
+    #expect(selection.selects("model.transformer.blocks.3.ff_out.weight"))
+    #expect(!selection.selects("model.transformer.blocks.10.k_proj.weight"))
+    #expect(!selection.selects("model.transformer.xblocks.0.k_proj.weight"))
+    #expect(LayerSelection().selects("anything"))
+  }
+}

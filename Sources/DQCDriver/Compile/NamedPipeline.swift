@@ -1,5 +1,5 @@
 /// The named quantization recipes of `dqc compile` and the pipelines they expand to.
-public struct NamedPipeline: Sendable, Hashable {
+public struct NamedPipeline: Sendable {
   /// Precision settings (`--w4a16`, `--w4a8`, `--w8a8`, `--w4a4`).
   public enum Precision: String, Sendable, Hashable, CaseIterable {
     case w4a16, w4a8, w8a8, w4a4
@@ -36,6 +36,22 @@ public struct NamedPipeline: Sendable, Hashable {
   public var groupSize: Int?
   /// Calibration snapshots.
   public var samples = 64
+  /// Per-layer precision overrides: weight-name glob and precision (`blocks.0.*=w8a8`).
+  public var overrides: [(pattern: String, precision: Precision)] = []
+
+  /// Parses `PATTERN=PRECISION`.
+  public static func override(_ text: String) throws(DriverError) -> (
+    pattern: String, precision: Precision
+  ) {
+    let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+    guard parts.count == 2, !parts[0].isEmpty, let precision = Precision(rawValue: parts[1]) else {
+      throw .usage("--layer-precision expects PATTERN=w4a16|w4a8|w8a8|w4a4, got '\(text)'")
+    }
+    guard !parts[0].contains(where: { "{},|".contains($0) }) else {
+      throw .usage("--layer-precision pattern '\(parts[0])' may not contain { } , or |")
+    }
+    return (parts[0], precision)
+  }
 
   /// Creates a recipe.
   public init(precision: Precision, method: Method) {
@@ -59,10 +75,17 @@ public struct NamedPipeline: Sendable, Hashable {
           ? "tmas{calib=\(calibration),samples=\(samples)}"
           : "calib-random-mask{calib=\(calibration),samples=\(samples)}")
     }
+    let weightPass: String
     switch method {
-    case .rtn: passes.append("rtn{\(quantOptions)}")
-    case .gptq: passes.append("gptq{\(quantOptions)}")
-    case .dllmquant: passes.append("\(cgq ? "cgq" : "gptq"){\(quantOptions)}")
+    case .rtn: weightPass = "rtn"
+    case .gptq: weightPass = "gptq"
+    case .dllmquant: weightPass = cgq ? "cgq" : "gptq"
+    }
+    let excluded = overrides.map(\.pattern).joined(separator: "|")
+    passes.append("\(weightPass){\(quantOptions)\(excluded.isEmpty ? "" : ",except=\(excluded)")}")
+    for (pattern, layerPrecision) in overrides {
+      let (b, g, a) = layerPrecision.settings
+      passes.append("\(weightPass){bits=\(b),group-size=\(g),act-bits=\(a),only=\(pattern)}")
     }
     // Attention matmuls in 8 bits when activations are quantized: IA-AQ's scale search for
     // DLLMQuant, plain min-max (α = 1) otherwise. Without calibration they stay float.

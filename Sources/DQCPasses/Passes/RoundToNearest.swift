@@ -20,13 +20,19 @@ public struct RoundToNearest: ModulePass {
       "act-bits", .int, default: .int(0),
       "Quantize linear inputs per token to this many bits (0: off)"),
     PassOptionSpec("quantize-head", .bool, default: .bool(false), "Also quantize the output head"),
+    PassOptionSpec(
+      "only", .string, default: .string(""),
+      "Quantize only layers matching these globs (separated by |)"),
+    PassOptionSpec("except", .string, default: .string(""), "Skip layers matching these globs"),
   ]
 
   let quantizer: WeightQuantizer
   let actBits: Int?
   let includeHead: Bool
+  let selection: LayerSelection
 
   public init(options: PassOptions) throws(PassError) {
+    selection = LayerSelection(only: options.string("only"), except: options.string("except"))
     let bits = options.int("bits")
     let group = options.int("group-size")
     let act = options.int("act-bits")
@@ -50,7 +56,8 @@ public struct RoundToNearest: ModulePass {
   public func run(on module: inout Module, context: inout PassContext) throws(PassError)
     -> PassOutcome
   {
-    let candidates = QuantizedLinearRewriter.candidates(module, includeHead: includeHead)
+    let candidates = QuantizedLinearRewriter.candidates(
+      module, includeHead: includeHead, selection: selection)
     var replacements: [Int: [Instruction]] = [:]
     for (index, weight) in candidates {
       guard let shape = weight.type.staticShape else { continue }

@@ -27,6 +27,7 @@ struct HessianQuantization {
   let weighting: Weighting
   let actBits: Int?
   let includeHead: Bool
+  let selection: LayerSelection
 
   func run(on module: inout Module, context: PassContext) throws(PassError) -> PassOutcome {
     guard let calibration = context.calibration, !calibration.samples.isEmpty else {
@@ -76,7 +77,8 @@ struct HessianQuantization {
 
   /// The first input value (in graph order) read by float linears still to quantize, with them.
   func nextGroup(_ module: Module) -> (String, [(Instruction, Weight)])? {
-    let candidates = QuantizedLinearRewriter.candidates(module, includeHead: includeHead)
+    let candidates = QuantizedLinearRewriter.candidates(
+      module, includeHead: includeHead, selection: selection)
     guard let first = candidates.first,
       let input = module.graph.instructions[first.index].operands[0]
     else {
@@ -149,6 +151,10 @@ enum HessianQuantizationOptions {
       "act-bits", .int, default: .int(0),
       "Quantize linear inputs per token to this many bits (0: off)"),
     PassOptionSpec("quantize-head", .bool, default: .bool(false), "Also quantize the output head"),
+    PassOptionSpec(
+      "only", .string, default: .string(""),
+      "Quantize only layers matching these globs (separated by |)"),
+    PassOptionSpec("except", .string, default: .string(""), "Skip layers matching these globs"),
   ]
 
   static func make(_ options: PassOptions, pass: String, weighting: HessianQuantization.Weighting)
@@ -183,12 +189,13 @@ enum HessianQuantizationOptions {
         quantizer: quantizer, damp: options.float("damp"), blockSize: options.int("block-size"),
         actOrder: options.bool("act-order")),
       weighting: weighting, actBits: act == 0 ? nil : act,
-      includeHead: options.bool("quantize-head"))
+      includeHead: options.bool("quantize-head"),
+      selection: LayerSelection(only: options.string("only"), except: options.string("except")))
   }
 
   static func record(_ module: inout Module, method: String, options: PassOptions) {
     module.attributes["quant.method"] = .string(method)
-    for spec in common {
+    for spec in common where spec.name != "only" && spec.name != "except" {
       if let value = options[spec.name] {
         let key = "quant." + spec.name.replacingOccurrences(of: "-", with: "_")
         switch value {

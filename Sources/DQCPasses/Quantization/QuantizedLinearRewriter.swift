@@ -1,4 +1,5 @@
 import DQCIR
+import Foundation
 
 /// Replaces a `dq.linear` over a constant weight with `dq.qlinear` over quantized codes.
 struct QuantizedLinearRewriter {
@@ -38,6 +39,7 @@ struct QuantizedLinearRewriter {
     }
     var attributes = AttributeDictionary()
     if let actBits { attributes["act_bits"] = .int(Int64(actBits)) }
+    attributes["prec.weight_bits"] = .int(Int64(quantizer.bits))
     return reads + [
       Instruction(
         .dq(.qlinear), operands: operands, results: linear.results, attributes: attributes,
@@ -54,7 +56,11 @@ struct QuantizedLinearRewriter {
 
   /// The `dq.linear` instructions with a constant 2-D f32 weight, excluding the model's head
   /// (a linear producing a graph output) unless `includeHead`.
-  static func candidates(_ module: Module, includeHead: Bool) -> [(index: Int, weight: Weight)] {
+  static func candidates(
+    _ module: Module, includeHead: Bool, selection: LayerSelection = LayerSelection()
+  )
+    -> [(index: Int, weight: Weight)]
+  {
     let outputs = Set(module.graph.outputs)
     var producers: [String: Instruction] = [:]
     var out: [(Int, Weight)] = []
@@ -65,8 +71,63 @@ struct QuantizedLinearRewriter {
         weight.type.rank == 2, weight.type.element == .f32
       else { continue }
       if !includeHead && outputs.contains(inst.result.name) { continue }
+      guard selection.selects(weight.name) else { continue }
       out.append((i, weight))
     }
     return out
+  }
+}
+
+/// Which linear layers a quantization pass touches, by weight name: `only` and `except` hold
+/// `|`-separated glob patterns matched against the end of the name (`blocks.0.*` matches
+/// `model.transformer.blocks.0.q_proj.weight`), as llama.cpp's `--tensor-type` does.
+public struct LayerSelection: Sendable, Hashable {
+  /// Patterns a layer must match (empty: every layer).
+  public var only: [String]
+  /// Patterns that exclude a layer.
+  public var except: [String]
+
+  /// Creates a selection from comma-separated pattern lists.
+  public init(only: String = "", except: String = "") {
+    self.only = only.split(separator: "|").map { String($0).trimmingCharacters(in: .whitespaces) }
+      .filter { !$0.isEmpty }
+    self.except = except.split(separator: "|").map {
+      String($0).trimmingCharacters(in: .whitespaces)
+    }.filter { !$0.isEmpty }
+  }
+
+  /// Whether the layer with weight `name` is selected.
+  public func selects(_ name: String) -> Bool {
+    (only.isEmpty || only.contains { Self.matches($0, name) })
+      && !except.contains { Self.matches($0, name) }
+  }
+
+  /// `pattern` (with `*` and `?`) matches `name` or a suffix of it that starts after a dot.
+  static func matches(_ pattern: String, _ name: String) -> Bool {
+    var starts = [name.startIndex]
+    for i in name.indices where name[i] == "." { starts.append(name.index(after: i)) }
+    return starts.contains { glob(Array(pattern), Array(name[$0...])) }
+  }
+
+  static func glob(_ p: [Character], _ s: [Character]) -> Bool {
+    var (pi, si, star, mark) = (0, 0, -1, 0)
+    while si < s.count {
+      if pi < p.count, p[pi] == "?" || p[pi] == s[si] {
+        pi += 1
+        si += 1
+      } else if pi < p.count, p[pi] == "*" {
+        star = pi
+        mark = si
+        pi += 1
+      } else if star >= 0 {
+        pi = star + 1
+        mark += 1
+        si = mark
+      } else {
+        return false
+      }
+    }
+    while pi < p.count, p[pi] == "*" { pi += 1 }
+    return pi == p.count
   }
 }
