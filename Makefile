@@ -6,7 +6,7 @@ DQC := .build/debug/dqc
 EXAMPLE := examples/llada-block.dqir
 DEMO_PIPELINE := infer-shapes,canonicalize,cse,dce{aggressive=true}
 
-.PHONY: setup build test lint format demo clean
+.PHONY: setup build test lint format demo quality clean
 
 setup:
 	@Scripts/setup.sh
@@ -29,6 +29,10 @@ demo: build
 	$(DQC) verify $(EXAMPLE)
 	$(DQC) opt $(EXAMPLE) --pipeline '$(DEMO_PIPELINE)' --print-ir-after-all --pass-statistics --time-passes -o out/demo/llada-block.opt.dqir --dump-ir-dir out/demo/dumps
 	@echo "wrote out/demo/llada-block.opt.dqir and the per-pass dumps in out/demo/dumps/"
+
+quality: setup
+	$(SWIFT) build -c release
+	python3 Scripts/quality_study.py --limit 300 --ablations
 
 clean:
 	rm -rf .build out
