@@ -63,21 +63,26 @@ enum CalibrationBaseline {
   }
 }
 
-/// Calibration on uniformly masked clean text (`t ~ U(0, 1]`), the usual diffusion-LM baseline.
-public struct CalibRandomMask: ModulePass {
-  public static let name = "calib-random-mask"
-  public static let displayName = "CalibRandomMask"
-  public static let summary = "Calibration set of answers masked with probability t ~ U(0,1]"
-  public static let optionSpecs = CalibrationBaseline.optionSpecs
-  let options: PassOptions
+/// A calibration pass that builds one of the baseline sets.
+protocol CalibrationBaselinePass: ModulePass {
+  /// Mask answer tokens (`calib-random-mask`) or not (`calib-clean`).
+  static var randomMask: Bool { get }
+  /// The pass's options.
+  var options: PassOptions { get }
+  /// Creates the pass around its options.
+  init(storing options: PassOptions)
+}
 
-  public init(options: PassOptions) throws(PassError) { self.options = options }
+extension CalibrationBaselinePass {
+  public static var optionSpecs: [PassOptionSpec] { CalibrationBaseline.optionSpecs }
+
+  public init(options: PassOptions) throws(PassError) { self.init(storing: options) }
 
   public func run(on module: inout Module, context: inout PassContext) throws(PassError)
     -> PassOutcome
   {
     let set = try CalibrationBaseline.build(
-      module, options: options, randomMask: true, pass: Self.name)
+      module, options: options, randomMask: Self.randomMask, pass: Self.name)
     context.calibration = set
     module.attributes["calib.set"] = set.reference
     module.attributes["calib.method"] = .string(Self.name)
@@ -85,24 +90,24 @@ public struct CalibRandomMask: ModulePass {
   }
 }
 
+/// Calibration on uniformly masked clean text (`t ~ U(0, 1]`), the usual diffusion-LM baseline.
+public struct CalibRandomMask: CalibrationBaselinePass {
+  public static let name = "calib-random-mask"
+  public static let displayName = "CalibRandomMask"
+  public static let summary = "Calibration set of answers masked with probability t ~ U(0,1]"
+  static let randomMask = true
+  let options: PassOptions
+
+  init(storing options: PassOptions) { self.options = options }
+}
+
 /// Calibration on clean text with no masks (GPTQ/AWQ practice).
-public struct CalibClean: ModulePass {
+public struct CalibClean: CalibrationBaselinePass {
   public static let name = "calib-clean"
   public static let displayName = "CalibClean"
   public static let summary = "Calibration set of unmasked prompt + answer text"
-  public static let optionSpecs = CalibrationBaseline.optionSpecs
+  static let randomMask = false
   let options: PassOptions
 
-  public init(options: PassOptions) throws(PassError) { self.options = options }
-
-  public func run(on module: inout Module, context: inout PassContext) throws(PassError)
-    -> PassOutcome
-  {
-    let set = try CalibrationBaseline.build(
-      module, options: options, randomMask: false, pass: Self.name)
-    context.calibration = set
-    module.attributes["calib.set"] = set.reference
-    module.attributes["calib.method"] = .string(Self.name)
-    return PassOutcome(changed: true, statistics: [("sequences", set.samples.count)])
-  }
+  init(storing options: PassOptions) { self.options = options }
 }

@@ -11,20 +11,7 @@ public struct RoundToNearest: ModulePass {
   public static let displayName = "RoundToNearest"
   public static let summary =
     "Quantize linear weights by rounding to nearest (min-max, per group or channel)"
-  public static let optionSpecs = [
-    PassOptionSpec("bits", .int, default: .int(4), "Bits per weight (2 to 8)"),
-    PassOptionSpec("group-size", .int, default: .int(128), "Columns per group; 0 for per-channel"),
-    PassOptionSpec(
-      "symmetric", .bool, default: .bool(false), "Symmetric codes without zero points"),
-    PassOptionSpec(
-      "act-bits", .int, default: .int(0),
-      "Quantize linear inputs per token to this many bits (0: off)"),
-    PassOptionSpec("quantize-head", .bool, default: .bool(false), "Also quantize the output head"),
-    PassOptionSpec(
-      "only", .string, default: .string(""),
-      "Quantize only layers matching these globs (separated by |)"),
-    PassOptionSpec("except", .string, default: .string(""), "Skip layers matching these globs"),
-  ]
+  public static let optionSpecs = WeightQuantizationOptions.common
 
   let quantizer: WeightQuantizer
   let actBits: Int?
@@ -32,25 +19,11 @@ public struct RoundToNearest: ModulePass {
   let selection: LayerSelection
 
   public init(options: PassOptions) throws(PassError) {
-    selection = LayerSelection(only: options.string("only"), except: options.string("except"))
-    let bits = options.int("bits")
-    let group = options.int("group-size")
-    let act = options.int("act-bits")
-    guard (2...8).contains(bits) else {
-      throw .badOption(
-        pass: Self.name, option: "bits", column: 0, message: "must be 2 to 8, is \(bits)")
-    }
-    guard group >= 0 else {
-      throw .badOption(
-        pass: Self.name, option: "group-size", column: 0, message: "must not be negative")
-    }
-    guard act == 0 || (2...8).contains(act) else {
-      throw .badOption(
-        pass: Self.name, option: "act-bits", column: 0, message: "must be 0 or 2 to 8, is \(act)")
-    }
-    quantizer = WeightQuantizer(bits: bits, groupSize: group, symmetric: options.bool("symmetric"))
-    actBits = act == 0 ? nil : act
-    includeHead = options.bool("quantize-head")
+    let settings = try WeightQuantizationOptions.parse(options, pass: Self.name)
+    quantizer = settings.quantizer
+    actBits = settings.actBits
+    includeHead = settings.includeHead
+    selection = settings.selection
   }
 
   public func run(on module: inout Module, context: inout PassContext) throws(PassError)

@@ -135,18 +135,13 @@ struct HessianQuantization {
   }
 }
 
-/// Options shared by `gptq` and `cgq`.
-enum HessianQuantizationOptions {
+/// Options every weight-quantization pass (`rtn`, `gptq`, `cgq`) takes, and their checks.
+enum WeightQuantizationOptions {
   static let common = [
     PassOptionSpec("bits", .int, default: .int(4), "Bits per weight (2 to 8)"),
     PassOptionSpec("group-size", .int, default: .int(128), "Columns per group; 0 for per-channel"),
     PassOptionSpec(
       "symmetric", .bool, default: .bool(false), "Symmetric codes without zero points"),
-    PassOptionSpec(
-      "damp", .float, default: .float(0.01), "Damping as a fraction of the mean Hessian diagonal"),
-    PassOptionSpec("block-size", .int, default: .int(128), "Columns per lazy-update block"),
-    PassOptionSpec(
-      "act-order", .bool, default: .bool(false), "Quantize columns by decreasing Hessian diagonal"),
     PassOptionSpec(
       "act-bits", .int, default: .int(0),
       "Quantize linear inputs per token to this many bits (0: off)"),
@@ -157,19 +152,53 @@ enum HessianQuantizationOptions {
     PassOptionSpec("except", .string, default: .string(""), "Skip layers matching these globs"),
   ]
 
-  static func make(_ options: PassOptions, pass: String, weighting: HessianQuantization.Weighting)
-    throws(PassError)
-    -> HessianQuantization
-  {
+  /// The checked settings.
+  struct Settings {
+    var quantizer: WeightQuantizer
+    var actBits: Int?
+    var includeHead: Bool
+    var selection: LayerSelection
+  }
+
+  static func parse(_ options: PassOptions, pass: String) throws(PassError) -> Settings {
     let bits = options.int("bits")
+    let group = options.int("group-size")
     let act = options.int("act-bits")
     guard (2...8).contains(bits) else {
       throw .badOption(pass: pass, option: "bits", column: 0, message: "must be 2 to 8, is \(bits)")
+    }
+    guard group >= 0 else {
+      throw .badOption(pass: pass, option: "group-size", column: 0, message: "must not be negative")
     }
     guard act == 0 || (2...8).contains(act) else {
       throw .badOption(
         pass: pass, option: "act-bits", column: 0, message: "must be 0 or 2 to 8, is \(act)")
     }
+    return Settings(
+      quantizer: WeightQuantizer(
+        bits: bits, groupSize: group, symmetric: options.bool("symmetric")),
+      actBits: act == 0 ? nil : act, includeHead: options.bool("quantize-head"),
+      selection: LayerSelection(only: options.string("only"), except: options.string("except")))
+  }
+}
+
+/// Options shared by `gptq` and `cgq`.
+enum HessianQuantizationOptions {
+  static let common =
+    WeightQuantizationOptions.common + [
+      PassOptionSpec(
+        "damp", .float, default: .float(0.01), "Damping as a fraction of the mean Hessian diagonal"),
+      PassOptionSpec("block-size", .int, default: .int(128), "Columns per lazy-update block"),
+      PassOptionSpec(
+        "act-order", .bool, default: .bool(false), "Quantize columns by decreasing Hessian diagonal"
+      ),
+    ]
+
+  static func make(_ options: PassOptions, pass: String, weighting: HessianQuantization.Weighting)
+    throws(PassError)
+    -> HessianQuantization
+  {
+    let settings = try WeightQuantizationOptions.parse(options, pass: pass)
     guard !(options.bool("act-order") && options.int("group-size") > 0) else {
       throw .badOption(
         pass: pass, option: "act-order", column: 0,
@@ -180,17 +209,14 @@ enum HessianQuantizationOptions {
     guard options.int("block-size") > 0 else {
       throw .badOption(pass: pass, option: "block-size", column: 0, message: "must be positive")
     }
-    let quantizer = WeightQuantizer(
-      bits: bits, groupSize: max(0, options.int("group-size")), symmetric: options.bool("symmetric")
-    )
     return HessianQuantization(
       pass: pass,
       gptq: GPTQ(
-        quantizer: quantizer, damp: options.float("damp"), blockSize: options.int("block-size"),
+        quantizer: settings.quantizer, damp: options.float("damp"),
+        blockSize: options.int("block-size"),
         actOrder: options.bool("act-order")),
-      weighting: weighting, actBits: act == 0 ? nil : act,
-      includeHead: options.bool("quantize-head"),
-      selection: LayerSelection(only: options.string("only"), except: options.string("except")))
+      weighting: weighting, actBits: settings.actBits, includeHead: settings.includeHead,
+      selection: settings.selection)
   }
 
   static func record(_ module: inout Module, method: String, options: PassOptions) {
