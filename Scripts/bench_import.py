@@ -54,6 +54,9 @@ print(f"CALL_S {dt:.6f} BYTES {n}")
 ORT_CHILD = """
 import sys, time
 import onnxruntime as ort
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import cpu_model, git_commit  # noqa: E402
 so = ort.SessionOptions()
 so.intra_op_num_threads = 2
 t = time.perf_counter()
@@ -74,26 +77,6 @@ def run_child(argv: list[str]) -> tuple[float, int, str, str, int]:
         out.seek(0)
         err.seek(0)
         return wall, ru.ru_maxrss, out.read().decode(errors="replace"), err.read().decode(errors="replace"), p.returncode
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def git_commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-        return head + (" (+ uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main() -> int:
