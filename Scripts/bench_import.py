@@ -39,6 +39,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import cpu_model, git_commit  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ONNX_CHILD = """
@@ -55,8 +58,6 @@ ORT_CHILD = """
 import sys, time
 import onnxruntime as ort
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import cpu_model, git_commit  # noqa: E402
 so = ort.SessionOptions()
 so.intra_op_num_threads = 2
 t = time.perf_counter()

@@ -49,6 +49,7 @@ import time
 
 import numpy as np
 
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import cpu_model, git_commit  # noqa: E402
 
