@@ -70,7 +70,7 @@ enum Elementwise {
   }
 
   static func floatBinary(
-    _ a: Tensor, _ b: Tensor, element: ElementType, _ f: (Float, Float) -> Float
+    _ a: Tensor, _ b: Tensor, element: ElementType, _ f: @Sendable (Float, Float) -> Float
   ) throws(InterpreterError) -> Tensor {
     let out = try broadcastShape(a.shape, b.shape)
     let x = a.floats
@@ -79,37 +79,49 @@ enum Elementwise {
     var r = [Float](repeating: 0, count: n)
     let ia = Alignment(a.shape, out: out)
     let ib = Alignment(b.shape, out: out)
-    r.withUnsafeMutableBufferPointer { rp in
-      x.withUnsafeBufferPointer { xp in
-        y.withUnsafeBufferPointer { yp in
-          switch (ia, ib) {
-          case (.same, .same):
-            for i in 0..<n { rp[i] = f(xp[i], yp[i]) }
-          case (.same, .suffix(let m)):
-            if m == 1 {
-              let c = yp[0]
-              for i in 0..<n { rp[i] = f(xp[i], c) }
-            } else {
-              for row in stride(from: 0, to: n, by: m) {
-                for j in 0..<m { rp[row + j] = f(xp[row + j], yp[j]) }
+    r.withUnsafeMutableBufferPointer { rBuffer in
+      x.withUnsafeBufferPointer { xBuffer in
+        y.withUnsafeBufferPointer { yBuffer in
+          nonisolated(unsafe) let (rp, xp, yp) = (rBuffer, xBuffer, yBuffer)
+          Parallel.forEachChunk(n, grain: Parallel.elementGrain) { lower, upper in
+            switch (ia, ib) {
+            case (.same, .same):
+              for i in lower..<upper { rp[i] = f(xp[i], yp[i]) }
+            case (.same, .suffix(let m)):
+              var j = lower % m
+              for i in lower..<upper {
+                rp[i] = f(xp[i], yp[j])
+                j += 1
+                if j == m { j = 0 }
               }
+            case (.suffix(let m), .same):
+              var j = lower % m
+              for i in lower..<upper {
+                rp[i] = f(xp[j], yp[i])
+                j += 1
+                if j == m { j = 0 }
+              }
+            case (.same, .prefix(let inner)):
+              var i = lower
+              while i < upper {
+                let row = i / inner
+                let end = Swift.min(upper, (row + 1) * inner)
+                let c = yp[row]
+                for e in i..<end { rp[e] = f(xp[e], c) }
+                i = end
+              }
+            case (.prefix(let inner), .same):
+              var i = lower
+              while i < upper {
+                let row = i / inner
+                let end = Swift.min(upper, (row + 1) * inner)
+                let c = xp[row]
+                for e in i..<end { rp[e] = f(c, yp[e]) }
+                i = end
+              }
+            default:
+              for i in lower..<upper { rp[i] = f(xp[ia.index(i)], yp[ib.index(i)]) }
             }
-          case (.suffix(let m), .same):
-            for row in stride(from: 0, to: n, by: m) {
-              for j in 0..<m { rp[row + j] = f(xp[j], yp[row + j]) }
-            }
-          case (.same, .prefix(let inner)):
-            for row in 0..<(n / inner) {
-              let c = yp[row]
-              for j in 0..<inner { rp[row * inner + j] = f(xp[row * inner + j], c) }
-            }
-          case (.prefix(let inner), .same):
-            for row in 0..<(n / inner) {
-              let c = xp[row]
-              for j in 0..<inner { rp[row * inner + j] = f(c, yp[row * inner + j]) }
-            }
-          default:
-            for i in 0..<n { rp[i] = f(xp[ia.index(i)], yp[ib.index(i)]) }
           }
         }
       }
@@ -170,7 +182,7 @@ enum Elementwise {
   {
     switch a.storage {
     case .float:
-      let f: (Float, Float) -> Float
+      let f: @Sendable (Float, Float) -> Float
       switch op {
       case .add: f = (+)
       case .sub: f = (-)
@@ -258,7 +270,7 @@ enum Elementwise {
     }
     let x = a.floats
     var r = [Float](repeating: 0, count: x.count)
-    let f: (Float) -> Float
+    let f: @Sendable (Float) -> Float
     switch op {
     case .neg: f = { -$0 }
     case .sqrt: f = { $0.squareRoot() }
@@ -281,8 +293,13 @@ enum Elementwise {
     case .identity: return a
     default: throw InterpreterError("\(op) is not unary math")
     }
-    x.withUnsafeBufferPointer { xp in
-      r.withUnsafeMutableBufferPointer { rp in for i in 0..<xp.count { rp[i] = f(xp[i]) } }
+    x.withUnsafeBufferPointer { xBuffer in
+      r.withUnsafeMutableBufferPointer { rBuffer in
+        nonisolated(unsafe) let (xp, rp) = (xBuffer, rBuffer)
+        Parallel.forEachChunk(xp.count, grain: Parallel.elementGrain) { lower, upper in
+          for i in lower..<upper { rp[i] = f(xp[i]) }
+        }
+      }
     }
     return Rounding.make(a.shape, a.element, floats: r)
   }

@@ -5,20 +5,27 @@ import Synchronization
 
 /// Matrix products through OpenBLAS `sgemm` (f32 accumulation, as ONNX Runtime does).
 ///
-/// OpenBLAS runs single-threaded; parallelism comes from splitting the rows of C into blocks of
-/// a fixed size, so every block is computed the same way whatever the thread count and results
-/// are bit-identical with 1 or N threads.
+/// OpenBLAS runs single-threaded; parallelism comes from splitting C into blocks whose bounds
+/// depend only on the shapes: blocks of columns when C is at least as wide as it is tall (the
+/// usual activation × weight product, so each thread packs only its own slice of the weight,
+/// once), blocks of rows otherwise. Every block is computed the same way whatever the thread
+/// count, so results are bit-identical with 1 or N threads.
 enum LinearAlgebra {
-  /// Threads used for row blocks.
+  /// Threads used for blocks (and by `Parallel`).
   static let threads = Atomic<Int>(1)
-  /// Rows per block; fixed so results do not depend on the thread count.
+  /// Rows per block when splitting rows.
   static let blockRows = 128
+  /// Columns per block when splitting columns.
+  static let blockColumns = 256
   static let configureBLAS: Void = openblas_set_num_threads(1)
 
-  /// `C[m×n] = A[m×k] · op(B)` for row-major buffers; `transB` reads B as `[n×k]`.
+  /// Computes `C[m×n] = alpha · A[m×k] · op(B) + beta · C` for row-major buffers.
+  ///
+  /// `transB` reads B as `[n×k]`. `parallel: false` makes one OpenBLAS call on the calling
+  /// thread (for callers that already spread independent products over the threads).
   static func gemm(
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-    m: Int, n: Int, k: Int, transB: Bool, alpha: Float = 1, beta: Float = 0
+    m: Int, n: Int, k: Int, transB: Bool, alpha: Float = 1, beta: Float = 0, parallel: Bool = true
   ) {
     guard m > 0, n > 0 else { return }
     guard k > 0 else {
@@ -26,22 +33,26 @@ enum LinearAlgebra {
       return
     }
     _ = configureBLAS
-    let blocks = (m + blockRows - 1) / blockRows
-    let workers = min(threads.load(ordering: .relaxed), blocks)
     nonisolated(unsafe) let (pa, pb, pc) = (a, b, c)
-    let run: @Sendable (Int) -> Void = { block in
-      let row = block * blockRows
-      let rows = min(blockRows, m - row)
+    let ldb = Int32(transB ? k : n)
+    @Sendable func block(row: Int, rows: Int, column: Int, columns: Int) {
+      let bStart = transB ? pb + column * k : pb + column
       cblas_sgemm(
-        CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(rows), Int32(n),
-        Int32(k),
-        alpha, pa + row * k, Int32(k), pb, Int32(transB ? k : n), beta, pc + row * n, Int32(n))
+        CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(rows),
+        Int32(columns), Int32(k), alpha, pa + row * k, Int32(k), bStart, ldb, beta,
+        pc + row * n + column, Int32(n))
     }
-    if workers <= 1 {
-      for block in 0..<blocks { run(block) }
+    guard parallel else {
+      block(row: 0, rows: m, column: 0, columns: n)
+      return
+    }
+    if n >= m {
+      Parallel.forEachChunk(n, grain: blockColumns) { lower, upper in
+        block(row: 0, rows: m, column: lower, columns: upper - lower)
+      }
     } else {
-      DispatchQueue.concurrentPerform(iterations: workers) { worker in
-        for block in stride(from: worker, to: blocks, by: workers) { run(block) }
+      Parallel.forEachChunk(m, grain: blockRows) { lower, upper in
+        block(row: lower, rows: upper - lower, column: 0, columns: n)
       }
     }
   }

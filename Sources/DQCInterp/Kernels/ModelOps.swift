@@ -38,14 +38,16 @@ enum ModelOps {
         sinTable[p * half + i] = Foundation.sinf(angle)
       }
     }
+    let (cosines, sines) = (cosTable, sinTable)
     var v = x.floats
-    v.withUnsafeMutableBufferPointer { out in
-      for row in 0..<(b * h) {
+    v.withUnsafeMutableBufferPointer { buffer in
+      nonisolated(unsafe) let out = buffer
+      Parallel.forEach(b * h) { row in
         for p in 0..<t {
           let base = (row * t + p) * d
           for i in 0..<half {
-            let c = cosTable[p * half + i]
-            let s = sinTable[p * half + i]
+            let c = cosines[p * half + i]
+            let s = sines[p * half + i]
             let x1 = out[base + i]
             let x2 = out[base + i + half]
             out[base + i] = x1 * c - x2 * s
@@ -90,54 +92,50 @@ enum ModelOps {
     let maskIsBool = mask?.element == .bool
     var probabilities = [Float](repeating: 0, count: b * h * t * s)
     var out = [Float](repeating: 0, count: b * h * t * dv)
+    let pLevels = quantization.pLevels
     qv.withUnsafeBufferPointer { qp in
       kv.withUnsafeBufferPointer { kp in
         vv.withUnsafeBufferPointer { vp in
           probabilities.withUnsafeMutableBufferPointer { pp in
             out.withUnsafeMutableBufferPointer { op in
-              for bi in 0..<b {
-                for hi in 0..<h {
-                  let kh = hi / group
-                  let qBase = (bi * h + hi) * t * d
-                  let kBase = (bi * hk + kh) * s * d
-                  let vBase = (bi * hk + kh) * s * dv
-                  let pBase = (bi * h + hi) * t * s
-                  LinearAlgebra.gemm(
-                    qp.baseAddress! + qBase, kp.baseAddress! + kBase, pp.baseAddress! + pBase,
-                    m: t, n: s, k: d, transB: true, alpha: alpha)
-                  for ti in 0..<t {
-                    let row = pBase + ti * s
+              nonisolated(unsafe) let (qs, ks, vs, ps, os) = (qp, kp, vp, pp, op)
+              // Heads are independent: each is one thread's work, with serial products.
+              Parallel.forEach(b * h) { head in
+                let (bi, hi) = head.quotientAndRemainder(dividingBy: h)
+                let kh = hi / group
+                let kBase = (bi * hk + kh) * s * d
+                let vBase = (bi * hk + kh) * s * dv
+                let pBase = head * t * s
+                LinearAlgebra.gemm(
+                  qs.baseAddress! + head * t * d, ks.baseAddress! + kBase,
+                  ps.baseAddress! + pBase, m: t, n: s, k: d, transB: true, alpha: alpha,
+                  parallel: false)
+                for ti in 0..<t {
+                  let row = pBase + ti * s
+                  if causal {
+                    for si in (ti + 1)..<max(s, ti + 1) { ps[row + si] = -.infinity }
+                  }
+                  if let maskIndex, let maskValues {
                     for si in 0..<s {
-                      if causal && si > ti { pp[row + si] = -.infinity }
-                      if let maskIndex, let maskValues {
-                        let m = maskValues[maskIndex[row + si]]
-                        if maskIsBool {
-                          if m == 0 { pp[row + si] = -.infinity }
-                        } else {
-                          pp[row + si] += Float(m)
-                        }
-                      }
-                    }
-                    var mx = -Float.infinity
-                    for si in 0..<s { mx = Swift.max(mx, pp[row + si]) }
-                    var sum = 0.0
-                    for si in 0..<s {
-                      let e = mx == -.infinity ? 0 : Foundation.expf(pp[row + si] - mx)
-                      pp[row + si] = e
-                      sum += Double(e)
-                    }
-                    let inv = sum > 0 ? Float(1 / sum) : 0
-                    for si in 0..<s { pp[row + si] *= inv }
-                    if let levels = quantization.pLevels {
-                      for si in 0..<s {
-                        pp[row + si] = (pp[row + si] * levels).rounded(.toNearestOrEven) / levels
+                      let m = maskValues[maskIndex[row + si]]
+                      if maskIsBool {
+                        if m == 0 { ps[row + si] = -.infinity }
+                      } else {
+                        ps[row + si] += Float(m)
                       }
                     }
                   }
-                  LinearAlgebra.gemm(
-                    pp.baseAddress! + pBase, vp.baseAddress! + vBase,
-                    op.baseAddress! + (bi * h + hi) * t * dv, m: t, n: dv, k: s, transB: false)
+                  Reductions.softmaxRow(ps.baseAddress! + row, count: s)
+                  if let levels = pLevels {
+                    for si in 0..<s {
+                      ps[row + si] = (ps[row + si] * levels).rounded(.toNearestOrEven) / levels
+                    }
+                  }
                 }
+                LinearAlgebra.gemm(
+                  ps.baseAddress! + pBase, vs.baseAddress! + vBase,
+                  os.baseAddress! + head * t * dv, m: t, n: dv, k: s, transB: false,
+                  parallel: false)
               }
             }
           }

@@ -122,24 +122,55 @@ enum Reductions {
     let n = t.shape[axis]
     let inner = t.shape[(axis + 1)...].reduce(1, *)
     var v = t.floats
-    v.withUnsafeMutableBufferPointer { p in
-      for o in 0..<outer {
-        for i in 0..<inner {
-          let base = o * n * inner + i
-          var m = -Float.infinity
-          for k in 0..<n { m = Swift.max(m, p[base + k * inner]) }
-          var sum = 0.0
-          for k in 0..<n {
-            let e = Foundation.expf(p[base + k * inner] - m)
-            p[base + k * inner] = e
-            sum += Double(e)
+    v.withUnsafeMutableBufferPointer { buffer in
+      nonisolated(unsafe) let p = buffer
+      Parallel.forEachChunk(outer, grain: max(1, Parallel.elementGrain / max(n * inner, 1))) {
+        lower, upper in
+        for o in lower..<upper {
+          if inner == 1 {
+            softmaxRow(p.baseAddress! + o * n, count: n, zeroWhenAllMasked: false)
+            continue
           }
-          let inv = Float(1 / sum)
-          for k in 0..<n { p[base + k * inner] *= inv }
+          for i in 0..<inner {
+            let base = o * n * inner + i
+            var m = -Float.infinity
+            for k in 0..<n { m = Swift.max(m, p[base + k * inner]) }
+            var sum = 0.0
+            for k in 0..<n {
+              let e = Foundation.expf(p[base + k * inner] - m)
+              p[base + k * inner] = e
+              sum += Double(e)
+            }
+            let inv = Float(1 / sum)
+            for k in 0..<n { p[base + k * inner] *= inv }
+          }
         }
       }
     }
     return Rounding.make(t.shape, t.element, floats: v)
+  }
+
+  /// Softmax of `count` contiguous values in place, with a float64 sum.
+  ///
+  /// A row whose values are all −∞ becomes zeros when `zeroWhenAllMasked` (attention over fully
+  /// masked keys), NaN otherwise (ONNX Softmax).
+  static func softmaxRow(
+    _ row: UnsafeMutablePointer<Float>, count: Int, zeroWhenAllMasked: Bool = true
+  ) {
+    var m = -Float.infinity
+    for i in 0..<count { m = Swift.max(m, row[i]) }
+    if m == -.infinity && zeroWhenAllMasked {
+      row.update(repeating: 0, count: count)
+      return
+    }
+    var sum = 0.0
+    for i in 0..<count {
+      let e = Foundation.expf(row[i] - m)
+      row[i] = e
+      sum += Double(e)
+    }
+    let inv = Float(1 / sum)
+    for i in 0..<count { row[i] *= inv }
   }
 
   /// Normalises over the axes from `axis` to the end: LayerNormalization (mean and variance) or
@@ -163,26 +194,34 @@ enum Reductions {
     var v = x.floats
     var means = [Float](repeating: 0, count: rows)
     var inverses = [Float](repeating: 0, count: rows)
-    v.withUnsafeMutableBufferPointer { p in
-      for r in 0..<rows {
-        let base = r * n
-        var mean = 0.0
-        if !rms {
-          for k in 0..<n { mean += Double(p[base + k]) }
-          mean /= Double(n)
-        }
-        var sq = 0.0
-        for k in 0..<n {
-          let d = Double(p[base + k]) - mean
-          sq += d * d
-        }
-        let inv = 1 / (sq / Double(n) + epsilon).squareRoot()
-        means[r] = Float(mean)
-        inverses[r] = Float(inv)
-        for k in 0..<n {
-          var y = Float((Double(p[base + k]) - mean) * inv) * s[sIdx[k]]
-          if let b, let bIdx { y += b[bIdx[k]] }
-          p[base + k] = y
+    v.withUnsafeMutableBufferPointer { vp in
+      means.withUnsafeMutableBufferPointer { mp in
+        inverses.withUnsafeMutableBufferPointer { ip in
+          nonisolated(unsafe) let (p, meanOut, inverseOut) = (vp, mp, ip)
+          Parallel.forEachChunk(rows, grain: max(1, Parallel.elementGrain / max(n, 1))) {
+            lower, upper in
+            for r in lower..<upper {
+              let base = r * n
+              var mean = 0.0
+              if !rms {
+                for k in 0..<n { mean += Double(p[base + k]) }
+                mean /= Double(n)
+              }
+              var sq = 0.0
+              for k in 0..<n {
+                let d = Double(p[base + k]) - mean
+                sq += d * d
+              }
+              let inv = 1 / (sq / Double(n) + epsilon).squareRoot()
+              meanOut[r] = Float(mean)
+              inverseOut[r] = Float(inv)
+              for k in 0..<n {
+                var y = Float((Double(p[base + k]) - mean) * inv) * s[sIdx[k]]
+                if let b, let bIdx { y += b[bIdx[k]] }
+                p[base + k] = y
+              }
+            }
+          }
         }
       }
     }

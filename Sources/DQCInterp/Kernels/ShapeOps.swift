@@ -141,6 +141,9 @@ enum ShapeOps {
         n: t.shape[a], start: starts[i], end: ends[i], step: steps[i])
     }
     let strides = TensorIndexing.strides(t.shape)
+    if let copied = sliceByRuns(t, begin: begin, step: step, outShape: outShape, strides: strides) {
+      return copied
+    }
     var sources: [Int] = []
     sources.reserveCapacity(outShape.reduce(1, *))
     TensorIndexing.forEachIndex(outShape) { index in
@@ -149,6 +152,32 @@ enum ShapeOps {
       sources.append(flat)
     }
     return pick(t, sources, shape: outShape)
+  }
+
+  /// A unit-step slice of float values copied as contiguous runs (nil when another path is
+  /// needed): everything after the last sliced axis is whole, so each run is one memory copy.
+  static func sliceByRuns(
+    _ t: Tensor, begin: [Int], step: [Int], outShape: [Int], strides: [Int]
+  ) -> Tensor? {
+    guard case .float(let values) = t.storage, step.allSatisfy({ $0 == 1 }) else { return nil }
+    let count = outShape.reduce(1, *)
+    guard count > 0 else { return nil }
+    let last = (0..<outShape.count).last(where: { outShape[$0] != t.shape[$0] }) ?? 0
+    let run = outShape[last...].reduce(1, *)
+    let outer = Array(outShape[..<last])
+    var out = [Float](repeating: 0, count: count)
+    values.withUnsafeBufferPointer { source in
+      out.withUnsafeMutableBufferPointer { target in
+        var position = 0
+        TensorIndexing.forEachIndex(outer) { index in
+          var flat = begin[last] * strides[last]
+          for d in 0..<index.count { flat += (begin[d] + index[d]) * strides[d] }
+          (target.baseAddress! + position).update(from: source.baseAddress! + flat, count: run)
+          position += run
+        }
+      }
+    }
+    return Tensor(shape: outShape, element: t.element, storage: .float(out))
   }
 
   static func gather(_ data: Tensor, _ indices: Tensor, axis value: Int64) throws(InterpreterError)
