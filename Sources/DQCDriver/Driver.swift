@@ -32,6 +32,23 @@ public enum Driver {
     return module
   }
 
+  /// The semantics-preserving clean-up every compile starts with: folding, common
+  /// subexpressions, raising exporter patterns to `dq.*` ops, dead code.
+  public static let graphOptimizationPipeline =
+    "canonicalize,cse,raise,canonicalize,dce{aggressive=true}"
+
+  /// Runs `graphOptimizationPipeline` on `module` (as ONNX Runtime optimizes a graph before
+  /// running it); the results agree with the unoptimized graph's to float rounding.
+  public static func optimizeForExecution(_ module: inout Module) throws(DriverError) {
+    do {
+      let manager = try PassManager(pipeline: graphOptimizationPipeline)
+      var context = PassContext()
+      try manager.run(&module, context: &context, output: { _ in })
+    } catch {
+      throw .pass(error)
+    }
+  }
+
   /// Verifies a `.dqir` file and returns a one-line summary.
   ///
   /// With `checkWeights`, every file-backed weight's bytes are also read and checked against

@@ -14,6 +14,9 @@ public struct ExecJob: Sendable {
   public var threads: Int
   /// Forward passes to time (the outputs of the last are kept); 1 runs once without timing.
   public var repeats: Int = 1
+  /// Run `Driver.graphOptimizationPipeline` on an imported ONNX model or checkpoint first
+  /// (`.dqir` files always run as written).
+  public var optimize = true
 
   /// Creates a job.
   public init(
@@ -27,7 +30,10 @@ public struct ExecJob: Sendable {
 
   /// Runs the model; returns one summary line per output.
   public func run() throws(DriverError) -> String {
-    let module = try Driver.load(model)
+    var module = try Driver.load(model)
+    if optimize && !model.hasSuffix(".dqir") {
+      try Driver.optimizeForExecution(&module)
+    }
     var tensors: [String: Tensor] = [:]
     for (name, path) in inputs {
       guard module.graph.arguments.contains(where: { $0.name == name }) else {

@@ -27,6 +27,14 @@ struct Exec: ParsableCommand {
     help: "Run the forward pass this many times and print the median time.")
   var repeats = 1
 
+  @Flag(
+    inversion: .prefixedNo,
+    help: """
+      Optimize an imported ONNX model or checkpoint before running it (canonicalize, cse, raise, \
+      dce), as ONNX Runtime optimizes graphs by default. .dqir files always run as written.
+      """)
+  var optimize = true
+
   func validate() throws {
     for item in inputs where !item.contains("=") {
       throw ValidationError("--input expects NAME=FILE.npy, got '\(item)'")
@@ -42,6 +50,7 @@ struct Exec: ParsableCommand {
     }
     var job = ExecJob(model: model, inputs: pairs, outputDirectory: outputDir, threads: threads)
     job.repeats = repeats
+    job.optimize = optimize
     try runReportingErrors { print(try job.run()) }
   }
 }

@@ -63,7 +63,7 @@ public struct NamedPipeline: Sendable {
   public func pipeline() throws(DriverError) -> String {
     let (bits, defaultGroup, act) = precision.settings
     let group = groupSize ?? defaultGroup
-    var passes = ["canonicalize", "cse", "raise", "canonicalize", "dce{aggressive=true}"]
+    var passes = [Driver.graphOptimizationPipeline]
     let quantOptions = "bits=\(bits),group-size=\(group),act-bits=\(act)"
     if method != .rtn && calibration == nil {
       throw .usage("--method \(method.rawValue) needs calibration prompts: --calib FILE.jsonl")

@@ -1,5 +1,13 @@
 import DQCIR
 
+#if os(Linux)
+/// glibc's `mallopt` (declared in `<malloc.h>`, which no Swift module exports).
+@_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+/// `M_TRIM_THRESHOLD` and `M_MMAP_THRESHOLD` from `<malloc.h>`.
+private let trimThreshold: Int32 = -1
+private let mmapThreshold: Int32 = -3
+#endif
+
 /// The reference interpreter: evaluates any `onnx.*` / `dq.*` module on the CPU.
 ///
 /// Float32 math with float64 accumulation in reductions and normalisations, matrix products
@@ -13,6 +21,7 @@ public struct Interpreter: Sendable {
 
   /// Prepares `module`: loads every weight it reads and plans when values can be freed.
   public init(module: Module) throws(InterpreterError) {
+    _ = Self.keepFreedBuffersInHeap
     self.module = module
     var weights: [String: Tensor] = [:]
     for inst in module.graph.instructions {
@@ -34,6 +43,17 @@ public struct Interpreter: Sendable {
     for name in module.graph.outputs { lastUse[name] = Int.max }
     self.lastUse = lastUse
   }
+
+  /// Serves every op output under 32 MiB from the heap and keeps freed memory for reuse.
+  ///
+  /// glibc otherwise maps each large buffer afresh and returns it on free, so every op paid for
+  /// zero-filling new pages (about a tenth of a forward pass of the bench model).
+  static let keepFreedBuffersInHeap: Void = {
+    #if os(Linux)
+    _ = glibcMallopt(mmapThreshold, 32 << 20)
+    _ = glibcMallopt(trimThreshold, 256 << 20)
+    #endif
+  }()
 
   /// Sets the number of threads matrix products use (results do not depend on it).
   public static func setThreads(_ count: Int) {

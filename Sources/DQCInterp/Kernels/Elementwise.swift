@@ -188,7 +188,13 @@ enum Elementwise {
       case .sub: f = (-)
       case .mul: f = (*)
       case .div: f = (/)
-      case .pow: f = { Foundation.powf($0, $1) }
+      case .pow:
+        // x² is exactly x·x rounded once, as a correctly rounded powf gives it.
+        if b.count == 1, b.floats[0] == 2 {
+          f = { x, _ in x * x }
+        } else {
+          f = { Foundation.powf($0, $1) }
+        }
       case .max: f = { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
       case .min: f = { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
       case .mod:

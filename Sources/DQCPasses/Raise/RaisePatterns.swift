@@ -35,15 +35,21 @@ enum RaisePatterns {
       ])
     }
     guard let weight = ctx.weight(w), weight.type.rank == 2, weight.type.element == .f32,
-      let tensor = try? weight.loadTensor(), let shape = weight.type.staticShape
+      let bytes = try? weight.loadBytes(), let shape = weight.type.staticShape
     else { return nil }
     let (k, n) = (shape[0], shape[1])
-    let values = tensor.doubles
-    var transposed = [Double](repeating: 0, count: values.count)
-    for i in 0..<k { for j in 0..<n { transposed[j * k + i] = values[i * n + j] } }
+    // Transposed as 4-byte words: the f32 bit patterns move unchanged.
+    var transposed = [UInt8](repeating: 0, count: bytes.count)
+    bytes.withUnsafeBytes { source in
+      transposed.withUnsafeMutableBytes { target in
+        let from = source.bindMemory(to: UInt32.self)
+        let to = target.bindMemory(to: UInt32.self)
+        for i in 0..<k { for j in 0..<n { to[j * k + i] = from[i * n + j] } }
+      }
+    }
     let name = ctx.weights.freshName(weightName(location: inst.location, fallback: weight.name))
     let newWeight = Weight(
-      name: name, tensor: DenseTensor(shape: [n, k], element: .f32, floats: transposed))
+      name: name, type: TensorType(shape: [n, k], .f32), storage: .bytes(transposed))
     let read = Instruction(
       .dq(.weight), operands: [], results: [Value(name, newWeight.type)],
       attributes: AttributeDictionary([("name", .symbol(name))]))
