@@ -12,6 +12,7 @@ let package = Package(
     .library(name: "DQCFrontend", targets: ["DQCFrontend"]),
     .library(name: "DQCInterp", targets: ["DQCInterp"]),
     .library(name: "DQCPasses", targets: ["DQCPasses"]),
+    .library(name: "DQCBackend", targets: ["DQCBackend"]),
     .library(name: "DQCDriver", targets: ["DQCDriver"]),
   ],
   dependencies: [
@@ -46,7 +47,14 @@ let package = Package(
     ),
     .target(name: "DQCInterp", dependencies: ["DQCIR", "CBLAS"]),
     .target(name: "DQCPasses", dependencies: ["DQCIR", "DQCInterp", "CBLAS"]),
-    .target(name: "DQCDriver", dependencies: ["DQCIR", "DQCPasses", "DQCFrontend", "DQCInterp"]),
+    // The runtime's C side; today the bundle format header and its checksum.
+    .target(
+      name: "DQCRuntime", path: "Sources/DQCRuntime", sources: ["src"], publicHeadersPath: "include"
+    ),
+    .target(name: "DQCBackend", dependencies: ["DQCIR", "DQCRuntime"]),
+    .target(
+      name: "DQCDriver",
+      dependencies: ["DQCIR", "DQCPasses", "DQCFrontend", "DQCInterp", "DQCBackend"]),
     .executableTarget(
       name: "dqc",
       dependencies: [
@@ -65,6 +73,9 @@ let package = Package(
       name: "DQCPassesTests",
       dependencies: ["DQCPasses", "DQCFrontend", "DQCInterp", "DQCTestSupport"]),
     .testTarget(name: "DQCDriverTests", dependencies: ["DQCDriver", "DQCTestSupport", "dqc"]),
+    .testTarget(
+      name: "DQCBackendTests",
+      dependencies: ["DQCBackend", "DQCIR", "DQCRuntime", "DQCTestSupport"]),
     .testTarget(
       name: "DQCGoldenTests",
       dependencies: ["DQCIR", "DQCFrontend", "DQCPasses", "DQCDriver", "DQCTestSupport"]

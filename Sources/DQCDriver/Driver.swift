@@ -1,3 +1,4 @@
+import DQCBackend
 import DQCFrontend
 import DQCIR
 import DQCPasses
@@ -11,7 +12,13 @@ public enum Driver {
   /// Reads and verifies a model: a `.dqir` file, an ONNX file, or a checkpoint folder.
   public static func load(_ path: String) throws(DriverError) -> Module {
     let module: Module
-    if path.hasSuffix(".dqir") {
+    if path.hasSuffix(".dqb") {
+      do {
+        module = try BundleFile(path: path).module()
+      } catch {
+        throw .bundle(error)
+      }
+    } else if path.hasSuffix(".dqir") {
       do {
         module = try ModuleFile.read(path)
       } catch {
@@ -24,12 +31,17 @@ public enum Driver {
         throw .frontend(error)
       }
     }
+    try verifyModule(module)
+    return module
+  }
+
+  /// Runs the verifier.
+  static func verifyModule(_ module: Module) throws(DriverError) {
     do {
       try Verifier.verify(module)
     } catch {
       throw .ir(error)
     }
-    return module
   }
 
   /// The semantics-preserving clean-up every compile starts with: folding, common
@@ -94,6 +106,8 @@ public enum DriverError: Error, Sendable, CustomStringConvertible {
   case pass(PassError)
   /// A model file cannot be imported.
   case frontend(FrontendError)
+  /// A bundle cannot be written or read.
+  case bundle(BundleError)
   /// A command-line usage problem.
   case usage(String)
 
@@ -104,6 +118,7 @@ public enum DriverError: Error, Sendable, CustomStringConvertible {
     case .ir(let e): e.description
     case .pass(let e): e.description
     case .frontend(let e): e.description
+    case .bundle(let e): "error: " + e.description
     case .usage(let m): "error: " + m
     }
   }

@@ -6,9 +6,9 @@ import DQCPasses
 /// `dqc compile`: import, raise and quantize a model with a named recipe.
 struct Compile: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Quantize a model with a named recipe (writes .dqir until the .dqb bundle lands).",
+    abstract: "Quantize a model with a named recipe and write a .dqb bundle (or .dqir IR).",
     discussion: """
-      Example: dqc compile ./llada-tiny -o w4a8.dqir --w4a8 --calib ./llada-tiny/calib/train_slice.jsonl
+      Example: dqc compile ./llada-tiny -o w4a8.dqb --w4a8 --calib ./llada-tiny/calib/train_slice.jsonl
       Methods: dllmquant (TMAS + CGQ), gptq (TMAS calibration, unweighted Hessian), rtn (no calibration).
       Ablations: --no-tmas (uniformly masked calibration text), --no-cgq (GPTQ's Hessian),
       --no-ia-aq (min-max V scales for the 8-bit attention matmuls).
@@ -17,7 +17,7 @@ struct Compile: ParsableCommand {
   @Argument(help: "An .onnx file, a checkpoint folder or a .dqir file.")
   var model: String
 
-  @Option(name: .shortAndLong, help: "The quantized .dqir to write.")
+  @Option(name: .shortAndLong, help: "The bundle (.dqb) or quantized IR (.dqir) to write.")
   var output: String
 
   @Flag(
@@ -64,13 +64,10 @@ struct Compile: ParsableCommand {
     recipe.samples = samples
     try runReportingErrors {
       for item in layerPrecision { recipe.overrides.append(try NamedPipeline.override(item)) }
-      var instrumentation = Instrumentation()
-      instrumentation.printAfterAll = printIrAfterAll
-      instrumentation.dumpDirectory = dumpIrDir
-      let job = OptJob(
-        input: model, pipeline: try recipe.pipeline(), instrumentation: instrumentation,
-        output: output)
-      try job.run(standardOutput: { print($0, terminator: "") }, diagnostics: writeStandardError)
+      var job = CompileJob(model: model, recipe: recipe, output: output)
+      job.instrumentation.printAfterAll = printIrAfterAll
+      job.instrumentation.dumpDirectory = dumpIrDir
+      try job.run(diagnostics: writeStandardError)
     }
   }
 }

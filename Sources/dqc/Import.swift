@@ -39,14 +39,22 @@ struct Import: ParsableCommand {
 /// `dqc inspect`: summarise a model.
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Summarise a model: inputs, outputs, op histogram, parameters by element type.")
+    abstract: "Summarise a model: inputs, outputs, op histogram, parameters by element type.",
+    discussion: """
+      For a .dqb bundle also: its sections, tensors, bits per weight of the quantized linear \
+      layers and of the whole file, the quantization recipe and the provenance.
+      """)
 
-  @Argument(help: "A .dqir file, an .onnx file or a checkpoint folder.")
+  @Argument(help: "A .dqb bundle, a .dqir file, an .onnx file or a checkpoint folder.")
   var model: String
 
   func run() throws {
     try runReportingErrors {
-      print(ModelSummary(try Driver.load(model)).text, terminator: "")
+      if model.hasSuffix(".dqb") {
+        print(try BundleSummary(path: model).text, terminator: "")
+      } else {
+        print(ModelSummary(try Driver.load(model)).text, terminator: "")
+      }
     }
   }
 }

@@ -1,3 +1,4 @@
+import DQCBackend
 import DQCFrontend
 import DQCIR
 import DQCInterp
@@ -15,44 +16,71 @@ public struct DiffusionModel: Sendable {
   /// The end-of-sequence id, if known (answers are truncated there).
   public let eosID: Int64?
 
-  /// Loads a model (`.dqir`, `.onnx` or checkpoint folder) and finds its tokenizer and ids.
+  /// Loads a model (`.dqb`, `.dqir`, `.onnx` or checkpoint folder) and finds its tokenizer and
+  /// ids: a bundle carries both; otherwise they come from the model's folder.
   public init(path: String, tokenizerPath: String? = nil) throws(DriverError) {
-    module = try Driver.load(path)
+    var loaded: Tokenizer?
+    var ids: SpecialTokenIDs
+    if path.hasSuffix(".dqb") {
+      let bundle: BundleFile
+      do {
+        bundle = try BundleFile(path: path)
+        module = try bundle.module()
+      } catch {
+        throw .bundle(error)
+      }
+      try Driver.verifyModule(module)
+      if tokenizerPath == nil, let bytes = bundle.bytes(of: .tokenizer) {
+        do {
+          loaded = try Tokenizer(data: Data(bytes), path: path + "#tokenizer")
+        } catch {
+          throw .frontend(error)
+        }
+      }
+      let meta =
+        bundle.bytes(of: .meta).flatMap {
+          try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any]
+        } ?? [:]
+      ids = SpecialTokenIDs(bundleMeta: meta)
+    } else {
+      module = try Driver.load(path)
+      let folder = CompileJob.folder(of: path)
+      let config =
+        (try? Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+        .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+      let tokenizerFile = tokenizerPath ?? folder + "/tokenizer.json"
+      let tokenizerBytes = FileManager.default.contents(atPath: tokenizerFile)
+      ids = SpecialTokenIDs(module: module, config: config, tokenizerJSON: nil)
+      if let tokenizerBytes {
+        do {
+          loaded = try Tokenizer(data: tokenizerBytes, path: tokenizerFile)
+        } catch {
+          throw .frontend(error)
+        }
+      }
+      ids.fill(from: loaded)
+    }
+    if let tokenizerPath, path.hasSuffix(".dqb") {
+      do {
+        loaded = try Tokenizer(path: tokenizerPath)
+      } catch {
+        throw .frontend(error)
+      }
+    }
+    ids.fill(from: loaded)
+    tokenizer = loaded
     do {
       interpreter = try Interpreter(module: module)
     } catch {
       throw .usage(error.description)
     }
-    var isDirectory: ObjCBool = false
-    let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-    let folder =
-      exists && isDirectory.boolValue
-      ? path : URL(fileURLWithPath: path).deletingLastPathComponent().path
-    let tokenizerFile = tokenizerPath ?? folder + "/tokenizer.json"
-    var loaded: Tokenizer?
-    if FileManager.default.fileExists(atPath: tokenizerFile) {
-      do {
-        loaded = try Tokenizer(path: tokenizerFile)
-      } catch {
-        throw .frontend(error)
-      }
-    }
-    tokenizer = loaded
-    let config = try? ModelConfig(path: folder + "/config.json")
-    let configMask = (try? config?.optionalInt("mask_token_id")).flatMap { $0 }
-    let mask =
-      module.attributes["model.mask_token_id"]?.intValue ?? configMask.map(Int64.init)
-      ?? ["<|mask|>", "<|mdm_mask|>", "[MASK]"].compactMap { loaded?.id(of: $0) }.first
-    guard let mask else {
+    guard let mask = ids.mask else {
       throw .usage(
         "cannot tell the mask token id: no model.mask_token_id, config.json mask_token_id or mask token in the tokenizer"
       )
     }
     maskID = mask
-    let configEOS = (try? config?.optionalInt("eos_token_id")).flatMap { $0 }
-    eosID =
-      configEOS.map(Int64.init)
-      ?? ["<|eos|>", "<|endoftext|>", "<|eot_id|>", "</s>"].compactMap { loaded?.id(of: $0) }.first
+    eosID = ids.eos
   }
 
   /// Logits `[B, T, V]` for a batch of equal-length sequences.

@@ -25,10 +25,15 @@ public struct Tokenizer: Sendable {
 
   /// Reads `tokenizer.json`.
   public init(path: String) throws(FrontendError) {
-    self.path = path
     guard let data = FileManager.default.contents(atPath: path) else {
       throw FrontendError(file: path, "cannot read the tokenizer")
     }
+    try self.init(data: data, path: path)
+  }
+
+  /// Reads `tokenizer.json`'s bytes; `path` names them in errors (such as `model.dqb#tokenizer`).
+  public init(data: Data, path: String) throws(FrontendError) {
+    self.path = path
     guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
       throw FrontendError(file: path, "tokenizer.json is not a JSON object")
     }

@@ -27,6 +27,18 @@ public struct Pipeline: Sendable {
     return passes
   }
 
+  /// Every pass with every option's value, defaults included, in option order.
+  public var resolvedOptions: [(pass: String, options: [(name: String, value: String)])] {
+    entries.map { entry in
+      (
+        entry.pass.name,
+        entry.pass.optionSpecs.map { spec in
+          (spec.name, (entry.options[spec.name] ?? spec.defaultValue).description)
+        }
+      )
+    }
+  }
+
   /// The canonical text of the pipeline, with every option that differs from its default.
   public var description: String {
     entries.map { entry in

@@ -1,0 +1,100 @@
+import DQCBackend
+import DQCIR
+import Foundation
+
+/// What `dqc inspect model.dqb` prints: the sections, the tensors, bits per weight of the
+/// quantized linear layers and of the whole file, the recipe and the provenance.
+public struct BundleSummary: Sendable {
+  /// The opened bundle.
+  public let bundle: BundleFile
+  /// Its module.
+  public let module: Module
+
+  /// Opens and verifies `path`.
+  public init(path: String) throws(DriverError) {
+    do {
+      bundle = try BundleFile(path: path)
+      module = try bundle.module()
+    } catch {
+      throw .bundle(error)
+    }
+  }
+
+  /// Bits per weight of the `dq.qlinear` layers: (codes + scales + zero points) bits over codes,
+  /// and the layers' code count; nil when there are none.
+  public var quantizedBitsPerWeight: (bits: Double, weights: Int)? {
+    var producers: [String: String] = [:]
+    for inst in module.graph.instructions {
+      if let symbol = inst.weightSymbol { producers[inst.result.name] = symbol }
+    }
+    var bits = 0
+    var weights = 0
+    var seen = Set<String>()
+    for inst in module.graph.instructions where inst.op == .dq(.qlinear) {
+      let operands = inst.operands.prefix(4).dropFirst()
+      let symbols = operands.compactMap { $0.flatMap { producers[$0] } }
+      guard let codes = symbols.first, let type = module.weights[codes]?.type,
+        let count = type.elementCount, !seen.contains(codes)
+      else { continue }
+      seen.insert(codes)
+      weights += count
+      for symbol in symbols { bits += 8 * (module.weights[symbol]?.type.byteCount ?? 0) }
+    }
+    return weights > 0 ? (Double(bits) / Double(weights), weights) : nil
+  }
+
+  /// The model's parameters: every weight's elements, except the scales and zero points of
+  /// quantized layers.
+  public var parameterCount: Int {
+    var producers: [String: String] = [:]
+    for inst in module.graph.instructions {
+      if let symbol = inst.weightSymbol { producers[inst.result.name] = symbol }
+    }
+    var auxiliary = Set<String>()
+    for inst in module.graph.instructions where inst.op == .dq(.qlinear) {
+      for operand in inst.operands.dropFirst(2).prefix(2) {
+        if let symbol = operand.flatMap({ producers[$0] }) { auxiliary.insert(symbol) }
+      }
+    }
+    return module.weights.filter { !auxiliary.contains($0.name) }
+      .reduce(0) { $0 + ($1.type.elementCount ?? 0) }
+  }
+
+  /// The summary text.
+  public var text: String {
+    var out = "bundle \(bundle.path): format \(bundle.version.major).\(bundle.version.minor), "
+    out += "\(bundle.fileSize) bytes, checksums ok\n\nsections:\n"
+    for section in bundle.sections {
+      let name = section.name.padding(toLength: 14, withPad: " ", startingAt: 0)
+      out += "  \(name) offset \(section.offset)  size \(section.size)\n"
+    }
+    var byElement: [String: (count: Int, bytes: Int)] = [:]
+    for tensor in bundle.tensors {
+      let count = tensor.shape.reduce(1, *)
+      let entry = byElement[tensor.element.rawValue, default: (0, 0)]
+      byElement[tensor.element.rawValue] = (entry.count + count, entry.bytes + tensor.size)
+    }
+    out += "\ntensors: \(bundle.tensors.count)\n"
+    for (element, entry) in byElement.sorted(by: { $0.key < $1.key }) {
+      out += "  \(element): \(entry.count) elements, \(entry.bytes) bytes\n"
+    }
+    out += "\n"
+    if let (bits, weights) = quantizedBitsPerWeight {
+      out += String(
+        format: "quantized linear weights: %d, %.4f bits per weight (codes, scales, zero points)\n",
+        weights, bits)
+    } else {
+      out += "quantized linear weights: none\n"
+    }
+    let parameters = parameterCount
+    if parameters > 0 {
+      out += String(
+        format: "whole file: %d parameters, %.4f bits per parameter\n", parameters,
+        Double(bundle.fileSize * 8) / Double(parameters))
+    }
+    out += "\nrecipe: " + (bundle.text(of: .recipe) ?? "none") + "\n"
+    out += "provenance: " + (bundle.text(of: .provenance) ?? "none") + "\n\n"
+    out += ModelSummary(module).text
+    return out
+  }
+}

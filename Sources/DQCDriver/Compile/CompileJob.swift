@@ -1,0 +1,173 @@
+import DQCBackend
+import DQCIR
+import DQCPasses
+import DQCRuntime
+import Foundation
+
+/// What `dqc compile` does: import, run a named recipe's pipeline, and write a `.dqb` bundle
+/// (or, for an output ending in `.dqir`, the quantized IR).
+public struct CompileJob: Sendable {
+  /// The model (`.onnx`, checkpoint folder or `.dqir`).
+  public var model: String
+  /// The recipe.
+  public var recipe: NamedPipeline
+  /// The output path (`.dqb` or `.dqir`).
+  public var output: String
+  /// Printing, dumping and timing around passes.
+  public var instrumentation = Instrumentation()
+
+  /// Creates a job.
+  public init(model: String, recipe: NamedPipeline, output: String) {
+    self.model = model
+    self.recipe = recipe
+    self.output = output
+  }
+
+  /// Runs the job; pass reports go to `diagnostics`.
+  public func run(diagnostics: @escaping (String) -> Void) throws(DriverError) {
+    guard output.hasSuffix(".dqb") || output.hasSuffix(".dqir") else {
+      throw .usage("the output must end in .dqb (a bundle) or .dqir (IR), got '\(output)'")
+    }
+    let pipelineText = try recipe.pipeline()
+    let pipeline: Pipeline
+    var manager: PassManager
+    do {
+      pipeline = try Pipeline(parsing: pipelineText)
+      manager = try PassManager(pipeline: pipelineText)
+    } catch {
+      throw .pass(error)
+    }
+    var module = try Driver.load(model)
+    let sourceDigest = output.hasSuffix(".dqb") ? try Self.sourceDigest(model, module) : ""
+    manager.instrumentation = instrumentation
+    var context = PassContext()
+    do {
+      try manager.run(&module, context: &context, output: diagnostics)
+    } catch {
+      throw .pass(error)
+    }
+    for remark in context.remarks { diagnostics("remark: \(remark)\n") }
+    if output.hasSuffix(".dqir") {
+      do {
+        try ModuleFile.write(module, to: output)
+      } catch {
+        throw .file(error)
+      }
+      return
+    }
+    let folder = Self.folder(of: model)
+    let tokenizer = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/tokenizer.json")))
+      .map { [UInt8]($0) }
+    let writer = BundleWriter(
+      meta: try Self.json(meta(module, folder: folder, tokenizer: tokenizer)),
+      recipe: try Self.json(recipeJSON(pipelineText, pipeline)),
+      provenance: try Self.json([
+        "source": URL(fileURLWithPath: model).lastPathComponent,
+        "source_digest": sourceDigest,
+        "dqc_version": Driver.version,
+        "format_version": "1.0",
+      ]),
+      tokenizer: tokenizer)
+    do {
+      try writer.write(module, to: output)
+    } catch {
+      throw .bundle(error)
+    }
+  }
+
+  /// The folder holding a model's `config.json` and `tokenizer.json`.
+  static func folder(of model: String) -> String {
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
+    return exists && isDirectory.boolValue
+      ? model : URL(fileURLWithPath: model).deletingLastPathComponent().path
+  }
+
+  /// The `meta` section: inputs, outputs, special token ids and the source's `config.json`.
+  func meta(_ module: Module, folder: String, tokenizer: [UInt8]?) throws(DriverError) -> [String:
+    Any]
+  {
+    let config =
+      (try? Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+      .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+    let ids = SpecialTokenIDs(module: module, config: config, tokenizerJSON: tokenizer)
+    let outputTypes = module.graph.outputTypes()
+    return [
+      "format": "dqb",
+      "model": module.name,
+      "inputs": module.graph.arguments.map { ["name": $0.name, "type": $0.type.description] },
+      "outputs": zip(module.graph.outputs, outputTypes).map {
+        ["name": $0.0, "type": $0.1?.description ?? "none"]
+      },
+      "mask_token_id": ids.mask.map { NSNumber(value: $0) } ?? NSNull(),
+      "eos_token_id": ids.eos.map { NSNumber(value: $0) } ?? NSNull(),
+      "config": config ?? NSNull(),
+    ]
+  }
+
+  /// The `recipe` section: the recipe's choices, the pipeline text and every pass option.
+  func recipeJSON(_ text: String, _ pipeline: Pipeline) -> [String: Any] {
+    let calibration: Any =
+      recipe.calibration.map { path -> Any in
+        let bytes = (try? Data(contentsOf: URL(fileURLWithPath: path))).map { [UInt8]($0) } ?? []
+        return [
+          "file": URL(fileURLWithPath: path).lastPathComponent, "digest": Digest.fnv1a64(bytes),
+        ]
+      } ?? NSNull()
+    return [
+      "pipeline": text,
+      "passes": pipeline.resolvedOptions.map { entry in
+        [
+          "name": entry.pass,
+          "options": Dictionary(uniqueKeysWithValues: entry.options.map { ($0.name, $0.value) }),
+        ]
+      },
+      "precision": recipe.precision.rawValue,
+      "method": recipe.method.rawValue,
+      "group_size": recipe.groupSize.map { NSNumber(value: $0) } ?? NSNull(),
+      "calibration": calibration,
+      "samples": recipe.samples,
+      "tmas": recipe.tmas,
+      "cgq": recipe.cgq,
+      "ia_aq": recipe.iaaq,
+      "layer_precision": recipe.overrides.map { "\($0.pattern)=\($0.precision.rawValue)" },
+    ]
+  }
+
+  /// Canonical JSON: sorted keys, no insignificant whitespace.
+  static func json(_ object: [String: Any]) throws(DriverError) -> [UInt8] {
+    do {
+      return [UInt8](
+        try JSONSerialization.data(
+          withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+    } catch {
+      throw .usage("cannot encode bundle metadata: \(error.localizedDescription)")
+    }
+  }
+
+  /// `fnv1a64:` over the source's bytes: the input file (for a folder, its `config.json`), then
+  /// every distinct file the imported weights live in, in path order.
+  static func sourceDigest(_ model: String, _ module: Module) throws(DriverError) -> String {
+    var files: [String] = []
+    var isDirectory: ObjCBool = false
+    FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
+    files.append(isDirectory.boolValue ? model + "/config.json" : model)
+    var weightFiles = Set<String>()
+    for weight in module.weights {
+      if case .file(let slice) = weight.storage { weightFiles.insert(slice.path) }
+    }
+    files += weightFiles.sorted()
+    var hash = DQC_FNV1A64_INITIAL
+    for file in files where FileManager.default.fileExists(atPath: file) {
+      guard let handle = FileHandle(forReadingAtPath: file) else {
+        throw .usage("cannot read '\(file)'")
+      }
+      defer { try? handle.close() }
+      while let chunk = try? handle.read(upToCount: 4 << 20), !chunk.isEmpty {
+        hash = chunk.withUnsafeBytes { dqc_fnv1a64($0.baseAddress, $0.count, hash) }
+      }
+    }
+    let hex = String(hash, radix: 16)
+    return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
+  }
+}

@@ -1,0 +1,107 @@
+/*
+ * dqc_bundle_format.h: the .dqb bundle format's constants, shared by the compiler (Swift,
+ * DQCBackend) and the runtime (C++). The format is specified in docs/bundle-format.md.
+ * All multi-byte fields are little-endian.
+ */
+#ifndef DQC_BUNDLE_FORMAT_H
+#define DQC_BUNDLE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Header. */
+#define DQC_BUNDLE_MAGIC_SIZE 8
+/* The magic bytes: 0x89 'D' 'Q' 'B' '\r' '\n' 0x1a '\n'. */
+static const uint8_t DQC_BUNDLE_MAGIC[DQC_BUNDLE_MAGIC_SIZE] = {0x89, 0x44, 0x51, 0x42,
+                                                                0x0d, 0x0a, 0x1a, 0x0a};
+#define DQC_BUNDLE_VERSION_MAJOR 1
+#define DQC_BUNDLE_VERSION_MINOR 0
+#define DQC_BUNDLE_LITTLE_ENDIAN 1
+#define DQC_BUNDLE_HEADER_SIZE 64
+#define DQC_BUNDLE_MAX_SECTIONS 64
+
+/* Header field offsets. */
+#define DQC_HEADER_MAGIC 0
+#define DQC_HEADER_MAJOR 8
+#define DQC_HEADER_MINOR 10
+#define DQC_HEADER_BYTE_ORDER 12
+#define DQC_HEADER_HEADER_SIZE 16
+#define DQC_HEADER_SECTION_COUNT 20
+#define DQC_HEADER_TABLE_OFFSET 24
+#define DQC_HEADER_FILE_SIZE 32
+#define DQC_HEADER_TABLE_CHECKSUM 40
+#define DQC_HEADER_CHECKSUM 56
+
+/* Section table entries. */
+#define DQC_SECTION_ENTRY_SIZE 64
+#define DQC_SECTION_NAME_SIZE 16
+#define DQC_SECTION_KIND 16
+#define DQC_SECTION_FLAGS 20
+#define DQC_SECTION_OFFSET 24
+#define DQC_SECTION_SIZE 32
+#define DQC_SECTION_CHECKSUM 40
+#define DQC_SECTION_FLAG_REQUIRED 1u
+#define DQC_SECTION_ALIGNMENT 64
+#define DQC_TENSOR_DATA_ALIGNMENT 4096
+
+/* Section kinds. */
+enum dqc_section_kind {
+  DQC_SECTION_META = 1,
+  DQC_SECTION_RECIPE = 2,
+  DQC_SECTION_PROVENANCE = 3,
+  DQC_SECTION_IR = 4,
+  DQC_SECTION_TOKENIZER = 5,
+  DQC_SECTION_TENSOR_INDEX = 6,
+  DQC_SECTION_TENSOR_DATA = 7,
+  DQC_SECTION_PLAN = 8,
+  DQC_SECTION_CUDA_SOURCE = 9
+};
+
+/* Tensor index. */
+#define DQC_TENSOR_INDEX_HEADER_SIZE 16
+#define DQC_TENSOR_ENTRY_SIZE 96
+#define DQC_TENSOR_MAX_RANK 8
+#define DQC_TENSOR_ALIGNMENT 64
+#define DQC_TENSOR_DATA_OFFSET 0
+#define DQC_TENSOR_BYTE_SIZE 8
+#define DQC_TENSOR_NAME_OFFSET 16
+#define DQC_TENSOR_NAME_LENGTH 20
+#define DQC_TENSOR_ELEMENT 24
+#define DQC_TENSOR_LAYOUT 26
+#define DQC_TENSOR_RANK 28
+#define DQC_TENSOR_DIMS 32
+#define DQC_LAYOUT_ROW_MAJOR 0
+
+/* Element codes. */
+enum dqc_element_code {
+  DQC_ELEMENT_F32 = 1,
+  DQC_ELEMENT_F16 = 2,
+  DQC_ELEMENT_BF16 = 3,
+  DQC_ELEMENT_F64 = 4,
+  DQC_ELEMENT_I8 = 5,
+  DQC_ELEMENT_I16 = 6,
+  DQC_ELEMENT_I32 = 7,
+  DQC_ELEMENT_I64 = 8,
+  DQC_ELEMENT_U8 = 9,
+  DQC_ELEMENT_U16 = 10,
+  DQC_ELEMENT_U32 = 11,
+  DQC_ELEMENT_U64 = 12,
+  DQC_ELEMENT_BOOL = 13,
+  DQC_ELEMENT_I4 = 14,
+  DQC_ELEMENT_U4 = 15
+};
+
+/* The section and header checksum: 64-bit FNV-1a over `size` bytes, continuing from `hash`
+ * (start with DQC_FNV1A64_INITIAL). */
+#define DQC_FNV1A64_INITIAL 0xcbf29ce484222325ull
+uint64_t dqc_fnv1a64(const void *bytes, size_t size, uint64_t hash);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DQC_BUNDLE_FORMAT_H */

@@ -1,0 +1,95 @@
+import DQCDriver
+import DQCTestSupport
+import Foundation
+import Testing
+
+/// `dqc compile -o x.dqb` and the commands that read bundles.
+@Suite(.serialized) struct BundleCommandTests {
+  static let model = Paths.packageRoot + "/Tests/Fixtures/exports/llada/model.legacy.onnx"
+  static let ids = Paths.packageRoot + "/Tests/Fixtures/exports/llada/reference/input_ids.npy"
+
+  static func compile(_ output: String, _ extra: [String] = []) throws -> CommandResult {
+    try runCommand(
+      Paths.dqcBinary,
+      ["compile", model, "-o", output, "--w4a8", "--method", "rtn", "--group-size", "32"] + extra)
+  }
+
+  static func bytes(_ path: String) throws -> Data {
+    try Data(contentsOf: URL(fileURLWithPath: path))
+  }
+
+  @Test func bundleRunsLikeTheQuantizedIRAndIsReproducible() throws {
+    let dir = Paths.temporaryDirectory()
+    for output in ["a.dqb", "b.dqb", "q.dqir"] {
+      let result = try Self.compile(dir + "/" + output)
+      #expect(result.status == 0, "\(result.stderr)")
+    }
+    #expect(try Self.bytes(dir + "/a.dqb") == Self.bytes(dir + "/b.dqb"), "bundles differ")
+    for model in ["a.dqb", "q.dqir"] {
+      let run = try runCommand(
+        Paths.dqcBinary,
+        [
+          "exec", dir + "/" + model, "--input", "input_ids=" + Self.ids, "--output-dir",
+          dir + "/" + model + ".out",
+        ])
+      #expect(run.status == 0, "\(run.stderr)")
+    }
+    #expect(
+      try Self.bytes(dir + "/a.dqb.out/logits.npy") == Self.bytes(dir + "/q.dqir.out/logits.npy"),
+      "the bundle's logits differ from the IR's")
+    let verify = try runCommand(Paths.dqcBinary, ["verify", dir + "/a.dqb"])
+    #expect(verify.status == 0 && verify.stdout.contains("ok"), "\(verify.stderr)")
+  }
+
+  @Test func inspectReportsSectionsBitsAndRecipe() throws {
+    let dir = Paths.temporaryDirectory()
+    #expect(try Self.compile(dir + "/m.dqb").status == 0)
+    let result = try runCommand(Paths.dqcBinary, ["inspect", dir + "/m.dqb"])
+    #expect(result.status == 0, "\(result.stderr)")
+    for name in ["meta", "recipe", "provenance", "ir", "tensor-index", "tensor-data"] {
+      #expect(result.stdout.contains("  \(name) "), "no section \(name)")
+    }
+    // 4-bit codes, one f32 scale and one u8 zero point per 32 weights: 4 + 40 / 32 = 5.25.
+    #expect(result.stdout.contains("5.2500 bits per weight"), "\(result.stdout)")
+    #expect(result.stdout.contains(#""method":"rtn""#))
+    #expect(result.stdout.contains(#""source":"model.legacy.onnx""#))
+  }
+
+  @Test func damagedBundleIsRefusedWithTheSectionNamed() throws {
+    let dir = Paths.temporaryDirectory()
+    #expect(try Self.compile(dir + "/m.dqb").status == 0)
+    var bytes = [UInt8](try Self.bytes(dir + "/m.dqb"))
+    bytes[bytes.count - 5] ^= 0xff  // the last tensor's bytes
+    try Data(bytes).write(to: URL(fileURLWithPath: dir + "/bad.dqb"))
+    for command in ["verify", "inspect"] {
+      let result = try runCommand(Paths.dqcBinary, [command, dir + "/bad.dqb"])
+      #expect(result.status != 0)
+      #expect(
+        result.stderr.contains("bad.dqb: section 'tensor-data': checksum mismatch"),
+        "\(result.stderr)")
+    }
+  }
+
+  @Test func failedOrKilledCompileLeavesNoBundle() throws {
+    let dir = Paths.temporaryDirectory()
+    let failed = try Self.compile(dir + "/f.dqb", ["--calib", dir + "/missing.jsonl"])
+    #expect(failed.status != 0)
+    #expect(!FileManager.default.fileExists(atPath: dir + "/f.dqb"))
+    let bad = try runCommand(Paths.dqcBinary, ["compile", Self.model, "-o", dir + "/x.bin"])
+    #expect(bad.status != 0 && bad.stderr.contains(".dqb"))
+    // SIGKILL part-way through compiling the trained fixture: no bundle appears.
+    let fixture = Paths.packageRoot + "/Tests/Fixtures/llada-tiny/model.onnx"
+    for delay: UInt32 in [200_000, 1_500_000, 4_000_000] {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: Paths.dqcBinary)
+      process.arguments = ["compile", fixture, "-o", dir + "/k.dqb", "--w4a8", "--method", "rtn"]
+      try process.run()
+      usleep(delay)
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      if process.terminationReason == .uncaughtSignal {
+        #expect(!FileManager.default.fileExists(atPath: dir + "/k.dqb"), "killed after \(delay) µs")
+      }
+    }
+  }
+}
