@@ -49,8 +49,8 @@ import Testing
     for name in ["meta", "recipe", "provenance", "ir", "tensor-index", "tensor-data"] {
       #expect(result.stdout.contains("  \(name) "), "no section \(name)")
     }
-    // 4-bit codes, one f32 scale and one u8 zero point per 32 weights: 4 + 40 / 32 = 5.25.
-    #expect(result.stdout.contains("5.2500 bits per weight"), "\(result.stdout)")
+    // 4-bit codes, one f16 scale and one u8 zero point per 32 weights: 4 + 24 / 32 = 4.75.
+    #expect(result.stdout.contains("4.7500 bits per weight"), "\(result.stdout)")
     #expect(result.stdout.contains(#""method":"rtn""#))
     #expect(result.stdout.contains(#""source":"model.legacy.onnx""#))
   }

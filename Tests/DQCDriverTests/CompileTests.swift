@@ -10,20 +10,20 @@ import Testing
     let full = try dllm.pipeline()
     #expect(
       full == "canonicalize,cse,raise,canonicalize,dce{aggressive=true},"
-        + "tmas{calib=c.jsonl,samples=64},cgq{bits=4,group-size=128,act-bits=8},ia-aq{bits=8},dce{aggressive=true}"
+        + "tmas{calib=c.jsonl,samples=64},cgq{bits=4,group-size=128,act-bits=8,half-scales=true},ia-aq{bits=8},dce{aggressive=true}"
     )
     dllm.tmas = false
     dllm.cgq = false
     dllm.iaaq = false
     #expect(
       try dllm.pipeline().contains(
-        "calib-random-mask{calib=c.jsonl,samples=64},gptq{bits=4,group-size=128,act-bits=8},ia-aq{bits=8,alphas=1.0}"
+        "calib-random-mask{calib=c.jsonl,samples=64},gptq{bits=4,group-size=128,act-bits=8,half-scales=true},ia-aq{bits=8,alphas=1.0}"
       ))
     var sixteen = NamedPipeline(precision: .w4a16, method: .dllmquant)
     sixteen.calibration = "c.jsonl"
     #expect(try !sixteen.pipeline().contains("ia-aq"))
     let rtn = NamedPipeline(precision: .w8a8, method: .rtn)
-    #expect(try rtn.pipeline().contains("rtn{bits=8,group-size=0,act-bits=8}"))
+    #expect(try rtn.pipeline().contains("rtn{bits=8,group-size=0,act-bits=8,half-scales=true}"))
     #expect(try !rtn.pipeline().contains("ia-aq"))
     #expect(throws: DriverError.self) {
       try NamedPipeline(precision: .w4a4, method: .gptq).pipeline()
@@ -53,8 +53,9 @@ import Testing
     var recipe = NamedPipeline(precision: .w4a8, method: .rtn)
     recipe.overrides = [try NamedPipeline.override("blocks.0.*=w8a8")]
     let text = try recipe.pipeline()
-    #expect(text.contains("rtn{bits=4,group-size=128,act-bits=8,except=blocks.0.*}"))
-    #expect(text.contains("rtn{bits=8,group-size=0,act-bits=8,only=blocks.0.*}"))
+    #expect(
+      text.contains("rtn{bits=4,group-size=128,act-bits=8,half-scales=true,except=blocks.0.*}"))
+    #expect(text.contains("rtn{bits=8,group-size=0,act-bits=8,half-scales=true,only=blocks.0.*}"))
     #expect(throws: DriverError.self) { try NamedPipeline.override("blocks.0.*=w3a3") }
   }
 }

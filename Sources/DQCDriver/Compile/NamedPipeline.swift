@@ -64,7 +64,7 @@ public struct NamedPipeline: Sendable {
     let (bits, defaultGroup, act) = precision.settings
     let group = groupSize ?? defaultGroup
     var passes = [Driver.graphOptimizationPipeline]
-    let quantOptions = "bits=\(bits),group-size=\(group),act-bits=\(act)"
+    let quantOptions = "bits=\(bits),group-size=\(group),act-bits=\(act),half-scales=true"
     if method != .rtn && calibration == nil {
       throw .usage("--method \(method.rawValue) needs calibration prompts: --calib FILE.jsonl")
     }
@@ -85,7 +85,8 @@ public struct NamedPipeline: Sendable {
     passes.append("\(weightPass){\(quantOptions)\(excluded.isEmpty ? "" : ",except=\(excluded)")}")
     for (pattern, layerPrecision) in overrides {
       let (b, g, a) = layerPrecision.settings
-      passes.append("\(weightPass){bits=\(b),group-size=\(g),act-bits=\(a),only=\(pattern)}")
+      passes.append(
+        "\(weightPass){bits=\(b),group-size=\(g),act-bits=\(a),half-scales=true,only=\(pattern)}")
     }
     // Attention matmuls in 8 bits when activations are quantized: IA-AQ's scale search for
     // DLLMQuant, plain min-max (α = 1) otherwise. Without calibration they stay float.

@@ -147,6 +147,9 @@ enum WeightQuantizationOptions {
       "Quantize linear inputs per token to this many bits (0: off)"),
     PassOptionSpec("quantize-head", .bool, default: .bool(false), "Also quantize the output head"),
     PassOptionSpec(
+      "half-scales", .bool, default: .bool(false),
+      "Store scales as f16, rounded before the codes are chosen"),
+    PassOptionSpec(
       "only", .string, default: .string(""),
       "Quantize only layers matching these globs (separated by |)"),
     PassOptionSpec("except", .string, default: .string(""), "Skip layers matching these globs"),
@@ -174,9 +177,11 @@ enum WeightQuantizationOptions {
       throw .badOption(
         pass: pass, option: "act-bits", column: 0, message: "must be 0 or 2 to 8, is \(act)")
     }
+    var quantizer = WeightQuantizer(
+      bits: bits, groupSize: group, symmetric: options.bool("symmetric"))
+    quantizer.halfScales = options.bool("half-scales")
     return Settings(
-      quantizer: WeightQuantizer(
-        bits: bits, groupSize: group, symmetric: options.bool("symmetric")),
+      quantizer: quantizer,
       actBits: act == 0 ? nil : act, includeHead: options.bool("quantize-head"),
       selection: LayerSelection(only: options.string("only"), except: options.string("except")))
   }

@@ -23,7 +23,9 @@ struct QuantizedLinearRewriter {
     let sName = module.weights.freshName(base + ".scales")
     module.weights.insert(
       Weight(
-        name: sName, tensor: DenseTensor(shape: [rows, groups], element: .f32, floats: scales)))
+        name: sName,
+        tensor: DenseTensor(
+          shape: [rows, groups], element: quantizer.halfScales ? .f16 : .f32, floats: scales)))
     var reads = [read(qName, module), read(sName, module)]
     var operands: [String?] = [linear.operands[0], qName, sName]
     if !quantizer.symmetric {

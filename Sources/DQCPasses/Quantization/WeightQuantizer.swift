@@ -6,7 +6,8 @@ import DQCIR
 /// symmetric types use `hi = max(|lo|, hi)` and, when `lo < 0`, `lo = −hi`. Then `scale = (hi − lo) / maxq` with
 /// `maxq = 2^bits − 1`, `zero = round(−lo / scale)` (symmetric: `(maxq + 1) / 2`), and
 /// `q = clamp(round(w / scale) + zero, 0, maxq)`, rounding half to even as PyTorch does.
-/// Symmetric weights are stored signed, `q − zero`, without zero points.
+/// Symmetric weights are stored signed, `q − zero`, without zero points. With `halfScales` the
+/// scale is rounded to f16 (at least f16's smallest normal) before the zero point and codes.
 public struct WeightQuantizer: Sendable, Hashable {
   /// Bits per weight (2 to 8).
   public var bits: Int
@@ -14,6 +15,8 @@ public struct WeightQuantizer: Sendable, Hashable {
   public var groupSize: Int
   /// Symmetric (no zero points) or asymmetric.
   public var symmetric: Bool
+  /// Round every scale to f16 before codes are chosen (scales are then stored as f16).
+  public var halfScales = false
 
   /// Creates a quantizer.
   public init(bits: Int, groupSize: Int, symmetric: Bool) {
@@ -38,7 +41,10 @@ public struct WeightQuantizer: Sendable, Hashable {
       lo = -1
       hi = 1
     }
-    let scale = (hi - lo) / maxq
+    var scale = (hi - lo) / maxq
+    if halfScales {
+      scale = Swift.max(Double(Float16(scale)), Double(Float16.leastNormalMagnitude))
+    }
     let zero = symmetric ? (maxq + 1) / 2 : (-lo / scale).rounded(.toNearestOrEven)
     return (scale, zero)
   }
