@@ -3,10 +3,14 @@
 
 SWIFT ?= swift
 DQC := .build/debug/dqc
+DQC_RELEASE := .build/release/dqc
 EXAMPLE := examples/llada-block.dqir
 DEMO_PIPELINE := infer-shapes,canonicalize,cse,dce{aggressive=true}
+FIXTURE := Tests/Fixtures/llada-tiny
+DEMO_BUNDLE := out/demo/llada-tiny.w4a8.dqb
+DEMO_LIMIT ?= 200
 
-.PHONY: setup build test lint format demo quality clean
+.PHONY: setup build test lint format demo example quality clean
 
 setup:
 	@Scripts/setup.sh
@@ -25,10 +29,25 @@ lint:
 format:
 	$(SWIFT) format --in-place --recursive Package.swift Sources Tests
 
-demo: build
+# The main job: compile the trained fixture's ONNX export to a W4A8 bundle with DLLMQuant
+# (IR dumped after every pass), show the bundle, run a prompt, and compare accuracy with the FP
+# model on the held-out sets.
+demo: setup
+	$(SWIFT) build -c release
+	$(DQC_RELEASE) compile $(FIXTURE)/model.onnx -o $(DEMO_BUNDLE) --w4a8 --calib $(FIXTURE)/calib/train_slice.jsonl --dump-ir-dir out/demo/ir
+	$(DQC_RELEASE) inspect $(DEMO_BUNDLE) | sed -n '1,24p'
+	$(DQC_RELEASE) run $(DEMO_BUNDLE) --prompt 'sort:7,3,9,1,4<|sep|>' --gen-length 11 --steps 11 --block-length 11
+	@for task in rev sort add; do \
+	  echo "== $$task: FP model.onnx, then the W4A8 bundle ($(DEMO_LIMIT) held-out problems)"; \
+	  $(DQC_RELEASE) eval $(FIXTURE)/model.onnx --task $(FIXTURE)/eval/$$task.jsonl --limit $(DEMO_LIMIT) 2>/dev/null; \
+	  $(DQC_RELEASE) eval $(DEMO_BUNDLE) --task $(FIXTURE)/eval/$$task.jsonl --limit $(DEMO_LIMIT) 2>/dev/null; \
+	done
+	@echo "wrote $(DEMO_BUNDLE) and the per-pass IR dumps in out/demo/ir/"
+
+# The pass pipeline on the small example block, with every pass's IR printed.
+example: build
 	$(DQC) verify $(EXAMPLE)
-	$(DQC) opt $(EXAMPLE) --pipeline '$(DEMO_PIPELINE)' --print-ir-after-all --pass-statistics --time-passes -o out/demo/llada-block.opt.dqir --dump-ir-dir out/demo/dumps
-	@echo "wrote out/demo/llada-block.opt.dqir and the per-pass dumps in out/demo/dumps/"
+	$(DQC) opt $(EXAMPLE) --pipeline '$(DEMO_PIPELINE)' --print-ir-after-all --pass-statistics --time-passes -o out/example/llada-block.opt.dqir --dump-ir-dir out/example/dumps
 
 quality: setup
 	$(SWIFT) build -c release

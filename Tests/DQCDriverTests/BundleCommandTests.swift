@@ -53,6 +53,12 @@ import Testing
     #expect(result.stdout.contains("4.7500 bits per weight"), "\(result.stdout)")
     #expect(result.stdout.contains(#""method":"rtn""#))
     #expect(result.stdout.contains(#""source":"model.legacy.onnx""#))
+    // The ONNX export has no diffusion metadata; compile takes the mask id from config.json.
+    let config = try String(
+      contentsOfFile: Paths.packageRoot + "/Tests/Fixtures/exports/llada/config.json",
+      encoding: .utf8)
+    let mask = try #require(config.firstMatch(of: /"mask_token_id": (\d+)/)?.1)
+    #expect(result.stdout.contains("model.mask_token_id = \(mask)"), "\(result.stdout)")
   }
 
   @Test func damagedBundleIsRefusedWithTheSectionNamed() throws {

@@ -38,6 +38,19 @@ public struct CompileJob: Sendable {
       throw .pass(error)
     }
     var module = try Driver.load(model)
+    // An ONNX export knows nothing of the diffusion tokens; take them from the model's folder
+    // (config.json, tokenizer.json) so calibration and the bundle's metadata have them.
+    let folder = Self.folder(of: model)
+    let config = Self.config(in: folder)
+    let tokenizer = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/tokenizer.json")))
+      .map { [UInt8]($0) }
+    let ids = SpecialTokenIDs(module: module, config: config, tokenizerJSON: tokenizer)
+    if module.attributes["model.mask_token_id"] == nil, let mask = ids.mask {
+      module.attributes["model.mask_token_id"] = .int(mask)
+    }
+    if module.attributes["model.eos_token_id"] == nil, let eos = ids.eos {
+      module.attributes["model.eos_token_id"] = .int(eos)
+    }
     let sourceDigest = output.hasSuffix(".dqb") ? try Self.sourceDigest(model, module) : ""
     manager.instrumentation = instrumentation
     var context = PassContext()
@@ -55,11 +68,8 @@ public struct CompileJob: Sendable {
       }
       return
     }
-    let folder = Self.folder(of: model)
-    let tokenizer = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/tokenizer.json")))
-      .map { [UInt8]($0) }
     let writer = BundleWriter(
-      meta: try Self.json(meta(module, folder: folder, tokenizer: tokenizer)),
+      meta: try Self.json(meta(module, config: config, ids: ids)),
       recipe: try Self.json(recipeJSON(pipelineText, pipeline)),
       provenance: try Self.json([
         "source": URL(fileURLWithPath: model).lastPathComponent,
@@ -83,14 +93,14 @@ public struct CompileJob: Sendable {
       ? model : URL(fileURLWithPath: model).deletingLastPathComponent().path
   }
 
-  /// The `meta` section: inputs, outputs, special token ids and the source's `config.json`.
-  func meta(_ module: Module, folder: String, tokenizer: [UInt8]?) throws(DriverError) -> [String:
-    Any]
-  {
-    let config =
-      (try? Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+  /// The folder's `config.json` as a JSON object, if it has one.
+  static func config(in folder: String) -> [String: Any]? {
+    (try? Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
       .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
-    let ids = SpecialTokenIDs(module: module, config: config, tokenizerJSON: tokenizer)
+  }
+
+  /// The `meta` section: inputs, outputs, special token ids and the source's `config.json`.
+  func meta(_ module: Module, config: [String: Any]?, ids: SpecialTokenIDs) -> [String: Any] {
     let outputTypes = module.graph.outputTypes()
     return [
       "format": "dqb",
