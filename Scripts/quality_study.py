@@ -62,7 +62,7 @@ def main():
             model = fx
             seconds = 0.0
             if precision:
-                model = os.path.join(tmp, re.sub(r"[^A-Za-z0-9]+", "_", name) + ".dqir")
+                model = os.path.join(tmp, re.sub(r"[^A-Za-z0-9]+", "_", name) + ".dqb")
                 t0 = time.time()
                 run([args.dqc, "compile", fx, "-o", model, f"--{precision}", "--calib", calib,
                      "--samples", str(args.samples)] + flags)
@@ -98,10 +98,11 @@ def main():
     ]
     for name, acc, nll, seconds in rows:
         cells = [f"{a:.1f}% ({lo:.1f}–{hi:.1f})" for a, lo, hi in (acc[t] for t in tasks)]
-        n = [f"{nll.get(r, float('nan')):.4f}" for r in (0.1, 0.5, 0.9)]
+        n = [f"{nll.get(r, float('nan')):.2e}" for r in (0.1, 0.5, 0.9)]
         delta = (nll.get(0.5, 0) - fp_nll.get(0.5, 0)) / max(fp_nll.get(0.5, 1e-9), 1e-9) * 100
         lines.append(f"| {name} | " + " | ".join(cells + n) + f" | {delta:+.1f}% | {seconds:.0f} |")
-    lines += ["", "Accuracy cells: exact match (Wilson 95% interval)."]
+    lines += ["", "Accuracy cells: exact match (Wilson 95% interval). Each quantized configuration is"
+              " a `.dqb` bundle written by `dqc compile` and run by `dqc eval` (reference interpreter)."]
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote", args.out)

@@ -92,7 +92,7 @@ public struct EvalJob: Sendable {
         lo * 100, hi * 100)
       for (ratio, value, tokens) in nll {
         out += String(
-          format: "\nmasked-token NLL at mask ratio %.1f: %.4f nats/token (%d tokens)", ratio,
+          format: "\nmasked-token NLL at mask ratio %.1f: %.8f nats/token (%d tokens)", ratio,
           value, tokens)
       }
       return out
