@@ -23,6 +23,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ACC = re.compile(r"exact match: (\d+)/(\d+) = ([0-9.]+)% \(95% CI ([0-9.]+)–([0-9.]+)%\)")
+QUARTER = re.compile(r"(\d)/4 [0-9.]+% \((\d+)/(\d+)\)")
 NLL = re.compile(r"mask ratio ([0-9.]+): ([0-9.]+) nats/token")
 
 
@@ -68,18 +69,23 @@ def main():
                      "--samples", str(args.samples)] + flags)
                 seconds = time.time() - t0
             acc = {}
+            quarters = [[0, 0] for _ in range(4)]  # [correct, committed] over all tasks
             for t in tasks:
                 out = run([args.dqc, "eval", model, "--task", os.path.join(fx, f"eval/{t}.jsonl"), "--limit",
                            str(args.limit), "--tokenizer", os.path.join(fx, "tokenizer.json")])
                 m = ACC.search(out)
                 acc[t] = (float(m.group(3)), float(m.group(4)), float(m.group(5)))
+                for q, ok, total in QUARTER.findall(out):
+                    quarters[int(q) - 1][0] += int(ok)
+                    quarters[int(q) - 1][1] += int(total)
             out = run([args.dqc, "eval", model, "--task", os.path.join(fx, "eval/sort.jsonl"), "--limit",
                        str(args.nll_limit), "--nll", "--tokenizer", os.path.join(fx, "tokenizer.json")])
             nll = {float(r): float(v) for r, v in NLL.findall(out)}
-            rows.append((name, acc, nll, seconds))
+            rows.append((name, acc, nll, seconds, quarters))
             print(name, acc, {k: nll[k] for k in (0.1, 0.5, 0.9) if k in nll}, flush=True)
 
     fp_nll = rows[0][2]
+    fp_acc = rows[0][1]
     lines = [
         "# Quality study",
         "",
@@ -96,11 +102,25 @@ def main():
         "| configuration | rev | sort | add | NLL@0.1 | NLL@0.5 | NLL@0.9 | ΔNLL@0.5 vs FP | compile s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, acc, nll, seconds in rows:
+    quarter_lines = [
+        "",
+        "## Error accumulation over the denoising steps",
+        "",
+        "Share of the answer tokens committed so far that equal the reference, after each quarter of"
+        " the steps (all three tasks together; a wrong early commit stays and conditions every later step).",
+        "",
+        "| configuration | after 1/4 | after 2/4 | after 3/4 | after 4/4 |",
+        "|---|---|---|---|---|",
+    ]
+    for name, acc, nll, seconds, quarters in rows:
+        quarter_lines.append(f"| {name} | " + " | ".join(
+            f"{100 * ok / max(total, 1):.2f}% ({ok}/{total})" for ok, total in quarters) + " |")
+    for name, acc, nll, seconds, quarters in rows:
         cells = [f"{a:.1f}% ({lo:.1f}–{hi:.1f})" for a, lo, hi in (acc[t] for t in tasks)]
         n = [f"{nll.get(r, float('nan')):.2e}" for r in (0.1, 0.5, 0.9)]
         delta = (nll.get(0.5, 0) - fp_nll.get(0.5, 0)) / max(fp_nll.get(0.5, 1e-9), 1e-9) * 100
         lines.append(f"| {name} | " + " | ".join(cells + n) + f" | {delta:+.1f}% | {seconds:.0f} |")
+    lines += quarter_lines
     lines += ["", "Accuracy cells: exact match (Wilson 95% interval). Each quantized configuration is"
               " a `.dqb` bundle written by `dqc compile` and run by `dqc eval` (reference interpreter)."]
     with open(args.out, "w") as f:

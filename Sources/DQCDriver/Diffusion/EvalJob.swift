@@ -70,6 +70,9 @@ public struct EvalJob: Sendable {
     public var correct: Int
     /// Mean masked-token NLL per mask ratio (when measured).
     public var nll: [(ratio: Double, nll: Double, tokens: Int)]
+    /// After each quarter of the denoising steps: answer tokens committed so far and how many of
+    /// them equal the reference (problems with `answer_ids` only).
+    public var quarters: [(committed: Int, correct: Int)] = []
 
     /// Accuracy in [0, 1].
     public var accuracy: Double { Double(correct) / Double(max(total, 1)) }
@@ -90,6 +93,14 @@ public struct EvalJob: Sendable {
       var out = String(
         format: "exact match: %d/%d = %.2f%% (95%% CI %.2f–%.2f%%)", correct, total, accuracy * 100,
         lo * 100, hi * 100)
+      if quarters.contains(where: { $0.committed > 0 }) {
+        out += "\ncommitted-token accuracy after each quarter of the steps:"
+        for (q, entry) in quarters.enumerated() {
+          let share = Double(entry.correct) / Double(max(entry.committed, 1)) * 100
+          out += String(
+            format: " %d/4 %.2f%% (%d/%d)", q + 1, share, entry.correct, entry.committed)
+        }
+      }
       for (ratio, value, tokens) in nll {
         out += String(
           format: "\nmasked-token NLL at mask ratio %.1f: %.8f nats/token (%d tokens)", ratio,
@@ -103,6 +114,7 @@ public struct EvalJob: Sendable {
   public func run(model: DiffusionModel) throws -> Result {
     let records = try records(for: model)
     var correct = 0
+    var quarters = Array(repeating: (committed: 0, correct: 0), count: 4)
     var progress = ProgressReporter(label: "eval", total: records.count)
     var done = 0
     // Batch problems that share prompt and answer lengths.
@@ -120,8 +132,21 @@ public struct EvalJob: Sendable {
           steps: steps ?? first.genLength, genLength: first.genLength,
           blockLength: blockLength ?? first.genLength)
         let sampler = DiffusionSampler(maskID: model.maskID, options: options)
+        // The last step of each quarter: committed answer tokens checked against the reference.
+        let quarterEnds = (1...4).map { (options.steps * $0 + 3) / 4 - 1 }
+        let promptLength = first.prompt.count
         let outputs = try sampler.generate(
-          prompts: chunk.map { records[$0].prompt }, forward: model.logits)
+          prompts: chunk.map { records[$0].prompt }, forward: model.logits
+        ) { b, step in
+          guard let expected = records[chunk[b]].answerIDs else { return }
+          for (q, end) in quarterEnds.enumerated() where end == step.step {
+            for (j, token) in step.output[promptLength...].enumerated() where token != model.maskID
+            {
+              quarters[q].committed += 1
+              if j < expected.count, token == expected[j] { quarters[q].correct += 1 }
+            }
+          }
+        }
         for (i, sequence) in zip(chunk, outputs) {
           let r = records[i]
           if let expected = r.answerIDs {
@@ -143,7 +168,7 @@ public struct EvalJob: Sendable {
         nllRows.append((ratio, value, tokens))
       }
     }
-    return Result(total: records.count, correct: correct, nll: nllRows)
+    return Result(total: records.count, correct: correct, nll: nllRows, quarters: quarters)
   }
 
   /// Mean negative log-likelihood of the true answer tokens at masked positions, when each
