@@ -22,7 +22,7 @@ struct DQC: ParsableCommand {
     version: Driver.version,
     subcommands: [
       Compile.self, Import.self, Inspect.self, Exec.self, Run.self, Eval.self, Opt.self,
-      Verify.self, Passes.self,
+      Verify.self, Passes.self, BenchGPTQ.self,
     ]
   )
 }

@@ -94,7 +94,7 @@ struct HessianQuantization {
     throws(PassError) -> [Double]
   {
     let runner = try ModelRunner(module: module, maskID: 0, pass: pass)
-    var h = [Double](repeating: 0, count: k * k)
+    var accumulator = HessianAccumulator(columns: k)
     for sample in calibration.samples {
       var rows: [Double] = []
       do {
@@ -119,19 +119,10 @@ struct HessianQuantization {
       } catch {
         throw .invalidModule(pass: pass, message: "calibration run failed: \(error)")
       }
-      let tokens = rows.count / max(k, 1)
-      guard tokens > 0 else { continue }
       // H += Xwᵀ Xw
-      rows.withUnsafeBufferPointer { xp in
-        h.withUnsafeMutableBufferPointer { hp in
-          cblas_dgemm(
-            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(k), Int32(tokens), 1,
-            xp.baseAddress!, Int32(k),
-            xp.baseAddress!, Int32(k), 1, hp.baseAddress!, Int32(k))
-        }
-      }
+      accumulator.add(rows)
     }
-    return h
+    return accumulator.hessian
   }
 }
 
