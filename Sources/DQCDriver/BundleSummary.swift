@@ -23,16 +23,10 @@ public struct BundleSummary: Sendable {
   /// Bits per weight of the `dq.qlinear` layers: (codes + scales + zero points) bits over codes,
   /// and the layers' code count; nil when there are none.
   public var quantizedBitsPerWeight: (bits: Double, weights: Int)? {
-    var producers: [String: String] = [:]
-    for inst in module.graph.instructions {
-      if let symbol = inst.weightSymbol { producers[inst.result.name] = symbol }
-    }
     var bits = 0
     var weights = 0
     var seen = Set<String>()
-    for inst in module.graph.instructions where inst.op == .dq(.qlinear) {
-      let operands = inst.operands.prefix(4).dropFirst()
-      let symbols = operands.compactMap { $0.flatMap { producers[$0] } }
+    for symbols in quantizedLayerWeights {
       guard let codes = symbols.first, let type = module.weights[codes]?.type,
         let count = type.elementCount, !seen.contains(codes)
       else { continue }
@@ -46,18 +40,20 @@ public struct BundleSummary: Sendable {
   /// The model's parameters: every weight's elements, except the scales and zero points of
   /// quantized layers.
   public var parameterCount: Int {
+    let auxiliary = Set(quantizedLayerWeights.flatMap { $0.dropFirst() })
+    return module.weights.filter { !auxiliary.contains($0.name) }
+      .reduce(0) { $0 + ($1.type.elementCount ?? 0) }
+  }
+
+  /// For each `dq.qlinear`, the weight symbols of its codes, scales and (asymmetric) zero points.
+  var quantizedLayerWeights: [[String]] {
     var producers: [String: String] = [:]
     for inst in module.graph.instructions {
       if let symbol = inst.weightSymbol { producers[inst.result.name] = symbol }
     }
-    var auxiliary = Set<String>()
-    for inst in module.graph.instructions where inst.op == .dq(.qlinear) {
-      for operand in inst.operands.dropFirst(2).prefix(2) {
-        if let symbol = operand.flatMap({ producers[$0] }) { auxiliary.insert(symbol) }
-      }
+    return module.graph.instructions.filter { $0.op == .dq(.qlinear) }.map { inst in
+      inst.operands.dropFirst().prefix(3).compactMap { $0.flatMap { producers[$0] } }
     }
-    return module.weights.filter { !auxiliary.contains($0.name) }
-      .reduce(0) { $0 + ($1.type.elementCount ?? 0) }
   }
 
   /// The summary text.

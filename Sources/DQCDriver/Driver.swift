@@ -52,13 +52,41 @@ public enum Driver {
   /// Runs `graphOptimizationPipeline` on `module` (as ONNX Runtime optimizes a graph before
   /// running it); the results agree with the unoptimized graph's to float rounding.
   public static func optimizeForExecution(_ module: inout Module) throws(DriverError) {
+    let manager: PassManager
     do {
-      let manager = try PassManager(pipeline: graphOptimizationPipeline)
-      var context = PassContext()
-      try manager.run(&module, context: &context, output: { _ in })
+      manager = try PassManager(pipeline: graphOptimizationPipeline)
     } catch {
       throw .pass(error)
     }
+    try runPasses(manager, on: &module, diagnostics: { _ in })
+  }
+
+  /// Runs `manager` on `module`; IR dumps and then the passes' remarks go to `diagnostics`.
+  static func runPasses(
+    _ manager: PassManager, on module: inout Module, diagnostics: (String) -> Void
+  ) throws(DriverError) {
+    var context = PassContext()
+    do {
+      try manager.run(&module, context: &context, output: diagnostics)
+    } catch {
+      throw .pass(error)
+    }
+    for remark in context.remarks { diagnostics("remark: \(remark)\n") }
+  }
+
+  /// The folder holding a model's `config.json` and `tokenizer.json`: the model itself when it
+  /// is a folder, else the folder the file is in.
+  static func folder(of model: String) -> String {
+    var isDirectory: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
+    return exists && isDirectory.boolValue
+      ? model : URL(fileURLWithPath: model).deletingLastPathComponent().path
+  }
+
+  /// The folder's `config.json` as a JSON object, if it has one.
+  static func config(in folder: String) -> [String: Any]? {
+    (try? Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+      .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
   }
 
   /// Verifies a `.dqir` file and returns a one-line summary.

@@ -46,13 +46,7 @@ public struct OptJob: Sendable {
     var configured = manager
     configured.verifyEach = verifyEach
     configured.instrumentation = instrumentation
-    var context = PassContext()
-    do {
-      try configured.run(&module, context: &context, output: diagnostics)
-    } catch {
-      throw .pass(error)
-    }
-    for remark in context.remarks { diagnostics("remark: \(remark)\n") }
+    try Driver.runPasses(configured, on: &module, diagnostics: diagnostics)
     if let output {
       do {
         try ModuleFile.write(

@@ -187,15 +187,14 @@ public struct BundleFile: Sendable {
       let place = "section '\(section.name)'"
       if kind == .tensorData {
         guard verifyTensorData else { continue }
-        var hash: UInt64 = 0
+        var hash = BundleFormat.initialChecksum
         var done = 0
         let chunk = 4 << 20
-        repeat {
+        while done < section.size {
           let piece = try read(section.offset + done, min(chunk, section.size - done))
           hash = piece.withUnsafeBytes { BundleFormat.checksum($0, continuing: hash) }
           done += piece.count
-        } while done < section.size
-        if section.size == 0 { hash = BundleFormat.checksum([]) }
+        }
         guard hash == section.checksum else {
           throw fail(place, "checksum mismatch (the tensor data is corrupt)")
         }

@@ -62,9 +62,14 @@ enum BundleFormat {
   static let tensorAlignment = Int(DQC_TENSOR_ALIGNMENT)
   static let maxRank = Int(DQC_TENSOR_MAX_RANK)
 
+  /// The checksum of no bytes, where a streamed checksum starts.
+  static let initialChecksum = DQC_FNV1A64_INITIAL
+
   /// `dqc_fnv1a64` continuing from `hash`.
-  static func checksum(_ bytes: UnsafeRawBufferPointer, continuing hash: UInt64 = 0) -> UInt64 {
-    dqc_fnv1a64(bytes.baseAddress, bytes.count, hash == 0 ? DQC_FNV1A64_INITIAL : hash)
+  static func checksum(
+    _ bytes: UnsafeRawBufferPointer, continuing hash: UInt64 = initialChecksum
+  ) -> UInt64 {
+    dqc_fnv1a64(bytes.baseAddress, bytes.count, hash)
   }
 
   /// `dqc_fnv1a64` of `bytes`.

@@ -121,7 +121,7 @@ public struct BundleWriter: Sendable {
         try emit(section.bytes)
       }
       try emit([UInt8](repeating: 0, count: dataOffset - written))
-      var dataChecksum: UInt64 = 0
+      var dataChecksum = BundleFormat.initialChecksum
       var position = 0
       for tensor in placed {
         let padding = [UInt8](repeating: 0, count: tensor.offset - position)
@@ -141,7 +141,6 @@ public struct BundleWriter: Sendable {
         try emit(bytes)
         position = tensor.offset + tensor.size
       }
-      if placed.isEmpty { dataChecksum = BundleFormat.checksum([]) }
       entries.append((.tensorData, dataOffset, dataSize, dataChecksum))
 
       var table = ByteWriter()

@@ -1,7 +1,6 @@
 import DQCBackend
 import DQCIR
 import DQCPasses
-import DQCRuntime
 import Foundation
 
 /// What `dqc compile` does: import, run a named recipe's pipeline, and write a `.dqb` bundle
@@ -33,15 +32,15 @@ public struct CompileJob: Sendable {
     var manager: PassManager
     do {
       pipeline = try Pipeline(parsing: pipelineText)
-      manager = try PassManager(pipeline: pipelineText)
+      manager = PassManager(passes: try pipeline.instantiate())
     } catch {
       throw .pass(error)
     }
     var module = try Driver.load(model)
     // An ONNX export knows nothing of the diffusion tokens; take them from the model's folder
     // (config.json, tokenizer.json) so calibration and the bundle's metadata have them.
-    let folder = Self.folder(of: model)
-    let config = Self.config(in: folder)
+    let folder = Driver.folder(of: model)
+    let config = Driver.config(in: folder)
     let tokenizer = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/tokenizer.json")))
       .map { [UInt8]($0) }
     let ids = SpecialTokenIDs(module: module, config: config, tokenizerJSON: tokenizer)
@@ -53,13 +52,7 @@ public struct CompileJob: Sendable {
     }
     let sourceDigest = output.hasSuffix(".dqb") ? try Self.sourceDigest(model, module) : ""
     manager.instrumentation = instrumentation
-    var context = PassContext()
-    do {
-      try manager.run(&module, context: &context, output: diagnostics)
-    } catch {
-      throw .pass(error)
-    }
-    for remark in context.remarks { diagnostics("remark: \(remark)\n") }
+    try Driver.runPasses(manager, on: &module, diagnostics: diagnostics)
     if output.hasSuffix(".dqir") {
       do {
         try ModuleFile.write(module, to: output)
@@ -83,20 +76,6 @@ public struct CompileJob: Sendable {
     } catch {
       throw .bundle(error)
     }
-  }
-
-  /// The folder holding a model's `config.json` and `tokenizer.json`.
-  static func folder(of model: String) -> String {
-    var isDirectory: ObjCBool = false
-    let exists = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
-    return exists && isDirectory.boolValue
-      ? model : URL(fileURLWithPath: model).deletingLastPathComponent().path
-  }
-
-  /// The folder's `config.json` as a JSON object, if it has one.
-  static func config(in folder: String) -> [String: Any]? {
-    (try? Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
-      .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
   }
 
   /// The `meta` section: inputs, outputs, special token ids and the source's `config.json`.
@@ -167,17 +146,16 @@ public struct CompileJob: Sendable {
       if case .file(let slice) = weight.storage { weightFiles.insert(slice.path) }
     }
     files += weightFiles.sorted()
-    var hash = DQC_FNV1A64_INITIAL
+    var hasher = Digest.FNV1a64()
     for file in files where FileManager.default.fileExists(atPath: file) {
       guard let handle = FileHandle(forReadingAtPath: file) else {
         throw .usage("cannot read '\(file)'")
       }
       defer { try? handle.close() }
       while let chunk = try? handle.read(upToCount: 4 << 20), !chunk.isEmpty {
-        hash = chunk.withUnsafeBytes { dqc_fnv1a64($0.baseAddress, $0.count, hash) }
+        chunk.withUnsafeBytes { hasher.update($0) }
       }
     }
-    let hex = String(hash, radix: 16)
-    return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
+    return hasher.digest
   }
 }

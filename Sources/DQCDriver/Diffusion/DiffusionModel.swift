@@ -19,7 +19,8 @@ public struct DiffusionModel: Sendable {
   /// Loads a model (`.dqb`, `.dqir`, `.onnx` or checkpoint folder) and finds its tokenizer and
   /// ids: a bundle carries both; otherwise they come from the model's folder.
   public init(path: String, tokenizerPath: String? = nil) throws(DriverError) {
-    var loaded: Tokenizer?
+    // The tokenizer's bytes and where they came from (for error messages).
+    var tokenizerSource: (data: Data, name: String)?
     var ids: SpecialTokenIDs
     if path.hasSuffix(".dqb") {
       let bundle: BundleFile
@@ -30,13 +31,7 @@ public struct DiffusionModel: Sendable {
         throw .bundle(error)
       }
       try Driver.verifyModule(module)
-      if tokenizerPath == nil, let bytes = bundle.bytes(of: .tokenizer) {
-        do {
-          loaded = try Tokenizer(data: Data(bytes), path: path + "#tokenizer")
-        } catch {
-          throw .frontend(error)
-        }
-      }
+      tokenizerSource = bundle.bytes(of: .tokenizer).map { (Data($0), path + "#tokenizer") }
       let meta =
         bundle.bytes(of: .meta).flatMap {
           try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any]
@@ -44,25 +39,21 @@ public struct DiffusionModel: Sendable {
       ids = SpecialTokenIDs(bundleMeta: meta)
     } else {
       module = try Driver.load(path)
-      let folder = CompileJob.folder(of: path)
-      let config =
-        (try? Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
-        .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
-      let tokenizerFile = tokenizerPath ?? folder + "/tokenizer.json"
-      let tokenizerBytes = FileManager.default.contents(atPath: tokenizerFile)
-      ids = SpecialTokenIDs(module: module, config: config, tokenizerJSON: nil)
-      if let tokenizerBytes {
-        do {
-          loaded = try Tokenizer(data: tokenizerBytes, path: tokenizerFile)
-        } catch {
-          throw .frontend(error)
-        }
-      }
-      ids.fill(from: loaded)
+      let folder = Driver.folder(of: path)
+      ids = SpecialTokenIDs(module: module, config: Driver.config(in: folder), tokenizerJSON: nil)
+      let file = folder + "/tokenizer.json"
+      tokenizerSource = FileManager.default.contents(atPath: file).map { ($0, file) }
     }
-    if let tokenizerPath, path.hasSuffix(".dqb") {
+    if let tokenizerPath {
+      guard let data = FileManager.default.contents(atPath: tokenizerPath) else {
+        throw .frontend(FrontendError(file: tokenizerPath, "cannot read the tokenizer"))
+      }
+      tokenizerSource = (data, tokenizerPath)
+    }
+    var loaded: Tokenizer?
+    if let tokenizerSource {
       do {
-        loaded = try Tokenizer(path: tokenizerPath)
+        loaded = try Tokenizer(data: tokenizerSource.data, path: tokenizerSource.name)
       } catch {
         throw .frontend(error)
       }
