@@ -2,6 +2,8 @@
 # `make test` (the whole test suite plus the format lint). Both install what a fresh machine lacks.
 
 SWIFT ?= swift
+# The runtime's kernel tests build with the Swift toolchain's clang++ (C++17).
+CXX_RUNTIME ?= $(shell command -v clang++ || command -v g++)
 DQC := .build/debug/dqc
 DQC_RELEASE := .build/release/dqc
 EXAMPLE := examples/llada-block.dqir
@@ -21,6 +23,7 @@ build: setup
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	$(MAKE) -C Tests/RuntimeKernelTests test CXX="$(CXX_RUNTIME)"
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 
 lint:

@@ -48,8 +48,13 @@ let package = Package(
     .target(name: "DQCInterp", dependencies: ["DQCIR", "CBLAS"]),
     .target(name: "DQCPasses", dependencies: ["DQCIR", "DQCInterp", "CBLAS"]),
     // The runtime's C side; today the bundle format header and its checksum.
+    // The runtime: C++17 behind the plain C header `dqc_runtime.h` (bundle reader, plan,
+    // CPU kernels, sampler), and `dqc_bundle_format.h` shared with the compiler. It depends on
+    // nothing but the C++ standard library.
     .target(
-      name: "DQCRuntime", path: "Sources/DQCRuntime", sources: ["src"], publicHeadersPath: "include"
+      name: "DQCRuntime", path: "Sources/DQCRuntime", sources: ["src"],
+      publicHeadersPath: "include",
+      linkerSettings: [.linkedLibrary("stdc++"), .linkedLibrary("pthread")]
     ),
     .target(name: "DQCBackend", dependencies: ["DQCIR", "DQCRuntime"]),
     .target(
@@ -77,8 +82,14 @@ let package = Package(
       name: "DQCBackendTests",
       dependencies: ["DQCBackend", "DQCIR", "DQCRuntime", "DQCTestSupport"]),
     .testTarget(
+      name: "DQCRuntimeTests",
+      dependencies: [
+        "DQCBackend", "DQCIR", "DQCInterp", "DQCPasses", "DQCDriver", "DQCTestSupport", "dqc",
+      ]),
+    .testTarget(
       name: "DQCGoldenTests",
       dependencies: ["DQCIR", "DQCFrontend", "DQCPasses", "DQCDriver", "DQCTestSupport"]
     ),
-  ]
+  ],
+  cxxLanguageStandard: .cxx17
 )

@@ -88,6 +88,13 @@ public struct BundleSummary: Sendable {
         format: "whole file: %d parameters, %.4f bits per parameter\n", parameters,
         Double(bundle.fileSize * 8) / Double(parameters))
     }
+    if let plan = bundle.bytes(of: .plan).flatMap(PlanHeader.init) {
+      out += String(
+        format: "plan: %d kernels, sequences up to %d tokens, activation arena %d bytes\n",
+        plan.kernels, plan.sequenceLength, plan.arenaBytes)
+    } else {
+      out += "plan: none (runs on the interpreter only)\n"
+    }
     out += "\nrecipe: " + (bundle.text(of: .recipe) ?? "none") + "\n"
     out += "provenance: " + (bundle.text(of: .provenance) ?? "none") + "\n\n"
     out += ModelSummary(module).text

@@ -62,9 +62,10 @@ public enum Driver {
   }
 
   /// Runs `manager` on `module`; IR dumps and then the passes' remarks go to `diagnostics`.
+  @discardableResult
   static func runPasses(
     _ manager: PassManager, on module: inout Module, diagnostics: (String) -> Void
-  ) throws(DriverError) {
+  ) throws(DriverError) -> PassContext {
     var context = PassContext()
     do {
       try manager.run(&module, context: &context, output: diagnostics)
@@ -72,6 +73,7 @@ public enum Driver {
       throw .pass(error)
     }
     for remark in context.remarks { diagnostics("remark: \(remark)\n") }
+    return context
   }
 
   /// The folder holding a model's `config.json` and `tokenizer.json`: the model itself when it
@@ -136,6 +138,8 @@ public enum DriverError: Error, Sendable, CustomStringConvertible {
   case frontend(FrontendError)
   /// A bundle cannot be written or read.
   case bundle(BundleError)
+  /// The runtime refused a bundle or failed to run it.
+  case runtime(RuntimeError)
   /// A command-line usage problem.
   case usage(String)
 
@@ -147,6 +151,7 @@ public enum DriverError: Error, Sendable, CustomStringConvertible {
     case .pass(let e): e.description
     case .frontend(let e): e.description
     case .bundle(let e): "error: " + e.description
+    case .runtime(let e): "error: " + e.description
     case .usage(let m): "error: " + m
     }
   }

@@ -1,3 +1,4 @@
+import DQCBackend
 import DQCIR
 import DQCInterp
 import Foundation
@@ -28,8 +29,23 @@ public struct ExecJob: Sendable {
     self.threads = threads
   }
 
+  /// What runs the forward passes: `nil` picks the CPU runtime for a bundle with a plan and
+  /// the interpreter for everything else.
+  public var engine: ExecutionEngine?
+
   /// Runs the model; returns one summary line per output.
   public func run() throws(DriverError) -> String {
+    if model.hasSuffix(".dqb"), engine != .interpreter {
+      let bundle: BundleFile
+      do {
+        bundle = try BundleFile(path: model, verifyTensorData: false)
+      } catch {
+        throw .bundle(error)
+      }
+      if engine != nil || bundle.bytes(of: .plan) != nil { return try runOnRuntime() }
+    } else if let engine, engine != .interpreter {
+      throw .usage("--device \(engine.rawValue) runs compiled bundles (.dqb)")
+    }
     var module = try Driver.load(model)
     if optimize && !model.hasSuffix(".dqir") {
       try Driver.optimizeForExecution(&module)
@@ -62,7 +78,55 @@ public struct ExecJob: Sendable {
     } catch {
       throw .usage(error.description)
     }
-    var lines: [String] = []
+    return try report(
+      names: module.graph.outputs, outputs: outputs, seconds: seconds, threads: threads)
+  }
+
+  /// A bundle's forward passes on the runtime: `input_ids` `[1, T]` in, logits `[1, T, V]` out.
+  func runOnRuntime() throws(DriverError) -> String {
+    let session: RuntimeSession
+    do {
+      session = try RuntimeSession(
+        path: model, device: engine == .cuda ? .cuda : .cpu, threads: threads)
+    } catch {
+      throw .runtime(error)
+    }
+    guard inputs.count == 1, let input = inputs.first else {
+      throw .usage("a bundle takes one input: --input input_ids=FILE.npy")
+    }
+    let ids: Tensor
+    do {
+      ids = try NPYFile.read(input.path)
+    } catch {
+      throw .usage(error.description)
+    }
+    guard ids.shape.count == 2, ids.shape[0] == 1, ids.element.scalar?.isInteger == true else {
+      throw .usage("'\(input.path)': token ids must be an integer [1, T] array, not \(ids.type)")
+    }
+    let tokens = ids.ints
+    var logits: [Float] = []
+    var seconds: [Double] = []
+    for _ in 0..<max(repeats, 1) {
+      let start = DispatchTime.now().uptimeNanoseconds
+      do {
+        logits = try session.forward(tokens)
+      } catch {
+        throw .runtime(error)
+      }
+      seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    let output = Tensor(shape: [1, tokens.count, session.vocabularySize], floats: logits)
+    return try report(
+      names: ["logits"], outputs: [output], seconds: seconds, threads: threads,
+      note: "runtime: \(session.isa) kernels, activation arena \(session.arenaBytes) bytes")
+  }
+
+  /// The timing line (for repeated runs) and one line per output, writing `.npy` files when
+  /// an output directory is given.
+  func report(
+    names: [String], outputs: [Tensor], seconds: [Double], threads: Int, note: String? = nil
+  ) throws(DriverError) -> String {
+    var lines: [String] = note.map { [$0] } ?? []
     if repeats > 1 {
       let sorted = seconds.sorted()
       lines.append(
@@ -70,7 +134,7 @@ public struct ExecJob: Sendable {
           format: "forward: median %.4f s, min %.4f s, max %.4f s over %d runs (%d threads)",
           sorted[sorted.count / 2], sorted[0], sorted[sorted.count - 1], sorted.count, threads))
     }
-    for (name, tensor) in zip(module.graph.outputs, outputs) {
+    for (name, tensor) in zip(names, outputs) {
       var line = "\(name): \(tensor.type)"
       if let outputDirectory {
         let file = Self.fileName(for: name)

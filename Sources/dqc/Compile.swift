@@ -48,6 +48,9 @@ struct Compile: ParsableCommand {
   @Option(help: "Per-layer precision, PATTERN=PRECISION, such as 'blocks.0.*=w8a8' (repeatable).")
   var layerPrecision: [String] = []
 
+  @Option(help: "The longest sequence (prompt plus answer) the bundle's kernel plan serves.")
+  var maxSeqLen = 256
+
   @Flag(help: "Print the IR after every pass.")
   var printIrAfterAll = false
 
@@ -62,6 +65,7 @@ struct Compile: ParsableCommand {
     recipe.iaaq = !noIaAq
     recipe.groupSize = groupSize
     recipe.samples = samples
+    recipe.maxSequenceLength = maxSeqLen
     try runReportingErrors {
       for item in layerPrecision { recipe.overrides.append(try NamedPipeline.override(item)) }
       var job = CompileJob(model: model, recipe: recipe, output: output)

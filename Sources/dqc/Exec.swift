@@ -4,13 +4,13 @@ import DQCDriver
 /// `dqc exec`: run a model with the reference interpreter on `.npy` inputs.
 struct Exec: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Run a model with the reference interpreter on .npy inputs.",
+    abstract: "Run a model on .npy inputs: bundles on the runtime, anything on the interpreter.",
     discussion: """
       Example: dqc exec model.onnx --input input_ids=ids.npy --output-dir out/
       writes one <output>.npy per graph output.
       """)
 
-  @Argument(help: "A .dqir file, an .onnx file or a checkpoint folder.")
+  @Argument(help: "A .dqb bundle, a .dqir file, an .onnx file or a checkpoint folder.")
   var model: String
 
   @Option(name: .customLong("input"), help: "NAME=FILE.npy for each graph input (repeatable).")
@@ -19,8 +19,14 @@ struct Exec: ParsableCommand {
   @Option(help: "Write <output>.npy files here.")
   var outputDir: String?
 
-  @Option(help: "Threads for matrix products.")
+  @Option(help: "Threads for matrix products (interpreter) or kernels (runtime).")
   var threads = 2
+
+  @Option(
+    help:
+      "cpu or cuda: the bundled runtime (the default for a .dqb with a plan); interpreter: the reference interpreter."
+  )
+  var device: ExecutionEngine?
 
   @Option(
     name: .customLong("repeat"),
@@ -51,6 +57,7 @@ struct Exec: ParsableCommand {
     var job = ExecJob(model: model, inputs: pairs, outputDirectory: outputDir, threads: threads)
     job.repeats = repeats
     job.optimize = optimize
+    job.engine = device
     try runReportingErrors { print(try job.run()) }
   }
 }

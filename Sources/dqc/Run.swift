@@ -22,6 +22,12 @@ struct SamplerFlags: ParsableArguments {
   @Option(help: "tokenizer.json to use (default: the one next to the model).")
   var tokenizer: String?
 
+  @Option(
+    help:
+      "cpu (the bundled runtime; the default for bundles), cuda, or interpreter (dqc's reference interpreter; the only choice for .onnx, .dqir and checkpoints)."
+  )
+  var device: ExecutionEngine?
+
   func validate() throws {
     guard remasking == "low-confidence" || remasking == "random" else {
       throw ValidationError("--remasking must be low-confidence or random")
@@ -40,7 +46,7 @@ struct Run: ParsableCommand {
     discussion:
       "Example: dqc run Tests/Fixtures/llada-tiny --prompt 'rev:abc<|sep|>' --gen-length 8 --trace")
 
-  @Argument(help: "A .dqir file, an .onnx file or a checkpoint folder.")
+  @Argument(help: "A .dqb bundle, a .dqir file, an .onnx file or a checkpoint folder.")
   var model: String
 
   @Option(help: "The prompt text.")
@@ -53,7 +59,8 @@ struct Run: ParsableCommand {
 
   func run() throws {
     try runReportingErrors {
-      let loaded = try DiffusionModel(path: model, tokenizerPath: sampler.tokenizer)
+      let loaded = try DiffusionModel(
+        path: model, tokenizerPath: sampler.tokenizer, engine: sampler.device)
       let length = sampler.genLength ?? 32
       var job = RunJob(
         prompt: prompt,
@@ -81,7 +88,7 @@ struct Eval: ParsableCommand {
       "Exact-match accuracy (95% CI) on a JSONL task file; --nll adds masked-token NLL by mask ratio."
   )
 
-  @Argument(help: "A .dqir file, an .onnx file or a checkpoint folder.")
+  @Argument(help: "A .dqb bundle, a .dqir file, an .onnx file or a checkpoint folder.")
   var model: String
 
   @Option(
@@ -100,12 +107,13 @@ struct Eval: ParsableCommand {
   @Option(help: "Sequences per forward pass.")
   var batchSize = 64
 
-  @Option(help: "Threads for matrix products.")
+  @Option(help: "Threads for matrix products (interpreter) or kernels (runtime).")
   var threads = 2
 
   func run() throws {
     try runReportingErrors {
-      let loaded = try DiffusionModel(path: model, tokenizerPath: sampler.tokenizer)
+      let loaded = try DiffusionModel(
+        path: model, tokenizerPath: sampler.tokenizer, engine: sampler.device, threads: threads)
       Interpreter.setThreads(threads)
       var job = EvalJob(taskFile: task)
       job.limit = limit
@@ -123,3 +131,5 @@ struct Eval: ParsableCommand {
     }
   }
 }
+
+extension ExecutionEngine: ExpressibleByArgument {}

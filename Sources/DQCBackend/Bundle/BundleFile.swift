@@ -31,6 +31,8 @@ public struct BundleTensor: Sendable, Hashable {
   public var offset: Int
   /// The size in bytes.
   public var size: Int
+  /// How the bytes are laid out.
+  public var layout: PackedLayout = .rowMajor
 }
 
 /// A `.dqb` bundle opened and checked: header, section table, every section's checksum and the
@@ -240,18 +242,34 @@ public struct BundleFile: Sendable {
         throw fail("section 'tensor-index'", "no tensor for weight @\(weight.name)")
       }
       guard weight.type.staticShape == tensor.shape,
-        weight.type.element.storageType == tensor.element, weight.type.byteCount == tensor.size
+        weight.type.element.storageType == tensor.element,
+        tensor.layout != .rowMajor || weight.type.byteCount == tensor.size
       else {
         throw fail(
           "tensor '\(tensor.name)'",
           "index says \(tensor.element) \(tensor.shape) (\(tensor.size) bytes), the IR \(weight.type)"
         )
       }
-      weight.storage = .file(
-        FileSlice(path: absolute, offset: data.offset + tensor.offset, length: tensor.size))
+      let slice = FileSlice(
+        path: absolute, offset: data.offset + tensor.offset, length: tensor.size)
+      if tensor.layout == .rowMajor {
+        weight.storage = .file(slice)
+      } else {
+        // Packed codes are unpacked to the IR's row-major encoding.
+        do {
+          let packed = try slice.read(weight: weight.name)
+          weight.storage = .bytes(
+            try tensor.layout.unpack(packed, shape: tensor.shape, element: tensor.element))
+        } catch let error as BundleError {
+          throw fail("tensor '\(tensor.name)'", error.message)
+        } catch {
+          throw fail("tensor '\(tensor.name)'", "\(error)")
+        }
+      }
       module.weights.insert(weight)
     }
-    if let extra = byName.keys.sorted().first {
+    // Tensors that only the plan reads (RoPE tables, converted weights) are not in the IR.
+    if contents[.plan] == nil, let extra = byName.keys.sorted().first {
       throw fail("section 'tensor-index'", "tensor '\(extra)' is not a weight of the IR")
     }
     return module
@@ -297,8 +315,8 @@ public struct BundleFile: Sendable {
       guard let element = BundleFormat.scalarType(code: reader.u16(base + 24)) else {
         throw fail(tensorPlace, "unknown element code \(reader.u16(base + 24))")
       }
-      guard reader.u16(base + 26) == 0 else {
-        throw fail(tensorPlace, "layout \(reader.u16(base + 26)); this dqc reads layout 0")
+      guard let layout = PackedLayout(rawValue: reader.u16(base + 26)) else {
+        throw fail(tensorPlace, "layout \(reader.u16(base + 26)); this dqc reads layouts 0 to 3")
       }
       let rank = Int(reader.u32(base + 28))
       guard rank <= BundleFormat.maxRank else {
@@ -315,7 +333,19 @@ public struct BundleFile: Sendable {
         elements = product
         shape.append(Int(dim))
       }
-      let expected = (elements * UInt64(element.bitWidth) + 7) / 8
+      var expected = (elements * UInt64(element.bitWidth) + 7) / 8
+      if layout == .f32N16 {
+        guard rank == 2, element == .f32 else {
+          throw fail(tensorPlace, "layout 3 packs [N, K] f32 weights")
+        }
+        expected = UInt64(layout.packedSize(shape: shape))
+      } else if layout != .rowMajor {
+        let bits = layout == .q4N16K8 ? 4 : 8
+        guard rank == 2, element.bitWidth == bits, !element.isFloat else {
+          throw fail(tensorPlace, "layout \(layout.rawValue) packs [N, K] \(bits)-bit codes")
+        }
+        expected = UInt64(layout.packedSize(shape: shape))
+      }
       guard size == expected else {
         throw fail(tensorPlace, "\(size) bytes; \(element) \(shape) needs \(expected)")
       }
@@ -330,7 +360,8 @@ public struct BundleFile: Sendable {
       previousEnd = Int(offset + size)
       tensors.append(
         BundleTensor(
-          name: name, element: element, shape: shape, offset: Int(offset), size: Int(size)))
+          name: name, element: element, shape: shape, offset: Int(offset), size: Int(size),
+          layout: layout))
     }
     return tensors
   }

@@ -31,23 +31,40 @@ public struct BundleWriter: Sendable {
     var element: ScalarType
     var offset: Int
     var size: Int
+    /// The tensor-index layout: row-major, or a kernel packing of quantized codes.
+    var layout: PackedLayout = .rowMajor
   }
 
-  /// Writes `module` to `path`.
-  public func write(_ module: Module, to path: String) throws(BundleError) {
+  /// Writes `module` to `path`, with the kernel plan of `plan` (the module `lower` made from
+  /// it) when given: the plan's extra weights are bundled too, and the codes its `k.qlinear`
+  /// kernels read are stored in their packed layout.
+  public func write(_ module: Module, plan: Module? = nil, to path: String) throws(BundleError) {
     func fail(_ place: String, _ message: String) -> BundleError {
       BundleError(file: path, place: place, message)
     }
+    var all = module.weights
+    var layouts: [String: PackedLayout] = [:]
+    if let plan {
+      for weight in plan.weights {
+        if let existing = all[weight.name], existing.type != weight.type {
+          throw fail("tensor '\(weight.name)'", "the plan and the IR disagree on its type")
+        }
+        all.insert(weight)
+      }
+      layouts = PackedLayout.assignments(plan)
+    }
     // Tensors in name (byte) order, each at a 64-byte aligned offset of tensor-data.
-    let weights = module.weights.sorted {
+    let weights = all.sorted {
       Array($0.name.utf8).lexicographicallyPrecedes($1.name.utf8)
     }
     var placed: [PlacedTensor] = []
     var dataSize = 0
     for weight in weights {
-      guard let shape = weight.type.staticShape, let size = weight.type.byteCount else {
+      guard let shape = weight.type.staticShape, var size = weight.type.byteCount else {
         throw fail("tensor '\(weight.name)'", "a bundled weight needs a static shape")
       }
+      let layout = layouts[weight.name] ?? .rowMajor
+      if layout != .rowMajor { size = layout.packedSize(shape: shape) }
       guard shape.count <= BundleFormat.maxRank else {
         throw fail("tensor '\(weight.name)'", "rank \(shape.count) exceeds \(BundleFormat.maxRank)")
       }
@@ -58,13 +75,13 @@ public struct BundleWriter: Sendable {
       placed.append(
         PlacedTensor(
           weight: weight, shape: shape, element: weight.type.element.storageType, offset: offset,
-          size: size))
+          size: size, layout: layout))
       dataSize = offset + size
     }
 
     // The IR with every weight elided but for its digest.
     var bundled = module
-    for weight in weights {
+    for weight in weights where module.weights[weight.name] != nil {
       var copy = weight
       if copy.digest == nil {
         do {
@@ -82,6 +99,15 @@ public struct BundleWriter: Sendable {
       (.meta, meta), (.recipe, recipe), (.provenance, provenance), (.ir, irText),
     ]
     if let tokenizer { sections.append((.tokenizer, tokenizer)) }
+    if let plan {
+      var index: [String: Int] = [:]
+      for (i, tensor) in placed.enumerated() { index[tensor.weight.name] = i }
+      do {
+        sections.append((.plan, try PlanEncoder(module: plan, tensorIndex: index).encode()))
+      } catch {
+        throw fail("section 'plan'", error.message)
+      }
+    }
     sections.append((.tensorIndex, Self.tensorIndex(placed)))
 
     // Offsets: header, table, then sections; tensor-data last and page-aligned.
@@ -125,10 +151,15 @@ public struct BundleWriter: Sendable {
       var position = 0
       for tensor in placed {
         let padding = [UInt8](repeating: 0, count: tensor.offset - position)
-        let bytes: [UInt8]
+        var bytes: [UInt8]
         do {
           bytes = try tensor.weight.loadBytes()
-        } catch {
+          if tensor.layout != .rowMajor {
+            bytes = try tensor.layout.pack(bytes, shape: tensor.shape, element: tensor.element)
+          }
+        } catch let error as BundleError {
+          throw fail("tensor '\(tensor.weight.name)'", error.message)
+        } catch let error as WeightError {
           throw fail("tensor '\(tensor.weight.name)'", error.description)
         }
         dataChecksum = padding.withUnsafeBytes {
@@ -193,7 +224,7 @@ public struct BundleWriter: Sendable {
       entries.integer(UInt32(names.count))
       entries.integer(UInt32(name.count))
       entries.integer(BundleFormat.elementCode(tensor.element))
-      entries.integer(UInt16(0))
+      entries.integer(tensor.layout.rawValue)
       entries.integer(UInt32(tensor.shape.count))
       for d in 0..<BundleFormat.maxRank {
         entries.integer(UInt64(d < tensor.shape.count ? tensor.shape[d] : 0))

@@ -27,6 +27,12 @@ public struct CompileJob: Sendable {
     guard output.hasSuffix(".dqb") || output.hasSuffix(".dqir") else {
       throw .usage("the output must end in .dqb (a bundle) or .dqir (IR), got '\(output)'")
     }
+    var recipe = self.recipe
+    if output.hasSuffix(".dqb") {
+      recipe.maxSequenceLength = recipe.maxSequenceLength ?? 256
+    } else {
+      recipe.maxSequenceLength = nil
+    }
     let pipelineText = try recipe.pipeline()
     let pipeline: Pipeline
     var manager: PassManager
@@ -52,7 +58,7 @@ public struct CompileJob: Sendable {
     }
     let sourceDigest = output.hasSuffix(".dqb") ? try Self.sourceDigest(model, module) : ""
     manager.instrumentation = instrumentation
-    try Driver.runPasses(manager, on: &module, diagnostics: diagnostics)
+    let context = try Driver.runPasses(manager, on: &module, diagnostics: diagnostics)
     if output.hasSuffix(".dqir") {
       do {
         try ModuleFile.write(module, to: output)
@@ -62,17 +68,19 @@ public struct CompileJob: Sendable {
       return
     }
     let writer = BundleWriter(
-      meta: try Self.json(meta(module, config: config, ids: ids)),
+      meta: try Self.json(meta(context.loweredFrom ?? module, config: config, ids: ids)),
       recipe: try Self.json(recipeJSON(pipelineText, pipeline)),
       provenance: try Self.json([
         "source": URL(fileURLWithPath: model).lastPathComponent,
         "source_digest": sourceDigest,
         "dqc_version": Driver.version,
-        "format_version": "1.0",
+        "format_version": "1.1",
       ]),
       tokenizer: tokenizer)
+    // The bundle's IR is the model `lower` started from; the lowered module is its plan.
+    let model = context.loweredFrom ?? module
     do {
-      try writer.write(module, to: output)
+      try writer.write(model, plan: context.loweredFrom == nil ? nil : module, to: output)
     } catch {
       throw .bundle(error)
     }

@@ -38,6 +38,9 @@ public struct NamedPipeline: Sendable {
   public var samples = 64
   /// Per-layer precision overrides: weight-name glob and precision (`blocks.0.*=w8a8`).
   public var overrides: [(pattern: String, precision: Precision)] = []
+  /// The longest sequence (prompt plus answer) a bundle's kernel plan serves; `nil` writes no
+  /// plan (quantized IR only).
+  public var maxSequenceLength: Int?
 
   /// Parses `PATTERN=PRECISION`.
   public static func override(_ text: String) throws(DriverError) -> (
@@ -94,6 +97,7 @@ public struct NamedPipeline: Sendable {
       passes.append(method == .dllmquant && iaaq ? "ia-aq{bits=8}" : "ia-aq{bits=8,alphas=1.0}")
     }
     passes.append("dce{aggressive=true}")
+    if let maxSequenceLength { passes.append("lower{seq-len=\(maxSequenceLength)}") }
     return passes.joined(separator: ",")
   }
 }

@@ -4,11 +4,24 @@ import DQCIR
 import DQCInterp
 import Foundation
 
-/// A diffusion LM ready to sample: the module, its interpreter, tokenizer and special ids.
+/// What executes a model's forward passes.
+public enum ExecutionEngine: String, Sendable, Hashable, CaseIterable {
+  /// The bundled runtime on the CPU (bundles with a kernel plan).
+  case cpu
+  /// The bundled runtime on a CUDA GPU.
+  case cuda
+  /// dqc's reference interpreter (any model).
+  case interpreter
+}
+
+/// A diffusion LM ready to sample: its executor (the runtime for a bundle, else the reference
+/// interpreter), tokenizer and special ids.
 public struct DiffusionModel: Sendable {
-  /// The module run.
-  public let module: Module
-  let interpreter: Interpreter
+  /// The module, when the interpreter runs it (`nil` when the runtime runs a bundle).
+  public let module: Module?
+  let interpreter: Interpreter?
+  /// The runtime session, when the runtime runs a bundle.
+  public let runtime: RuntimeSession?
   /// The tokenizer (`tokenizer.json` in the model's folder), if found.
   public let tokenizer: Tokenizer?
   /// The mask token id.
@@ -18,19 +31,42 @@ public struct DiffusionModel: Sendable {
 
   /// Loads a model (`.dqb`, `.dqir`, `.onnx` or checkpoint folder) and finds its tokenizer and
   /// ids: a bundle carries both; otherwise they come from the model's folder.
-  public init(path: String, tokenizerPath: String? = nil) throws(DriverError) {
+  ///
+  /// `engine` `nil` chooses: the CPU runtime for a bundle with a kernel plan, the interpreter
+  /// otherwise. The runtime runs bundles only.
+  public init(
+    path: String, tokenizerPath: String? = nil, engine: ExecutionEngine? = nil, threads: Int = 0
+  ) throws(DriverError) {
     // The tokenizer's bytes and where they came from (for error messages).
     var tokenizerSource: (data: Data, name: String)?
     var ids: SpecialTokenIDs
+    var loadedModule: Module?
+    var session: RuntimeSession?
     if path.hasSuffix(".dqb") {
       let bundle: BundleFile
       do {
-        bundle = try BundleFile(path: path)
-        module = try bundle.module()
+        bundle = try BundleFile(path: path, verifyTensorData: false)
       } catch {
         throw .bundle(error)
       }
-      try Driver.verifyModule(module)
+      let chosen = engine ?? (bundle.bytes(of: .plan) != nil ? .cpu : .interpreter)
+      if chosen == .interpreter {
+        let module: Module
+        do {
+          module = try BundleFile(path: path).module()
+        } catch {
+          throw .bundle(error)
+        }
+        try Driver.verifyModule(module)
+        loadedModule = module
+      } else {
+        do {
+          session = try RuntimeSession(
+            path: path, device: chosen == .cuda ? .cuda : .cpu, threads: threads)
+        } catch {
+          throw .runtime(error)
+        }
+      }
       tokenizerSource = bundle.bytes(of: .tokenizer).map { (Data($0), path + "#tokenizer") }
       let meta =
         bundle.bytes(of: .meta).flatMap {
@@ -38,7 +74,13 @@ public struct DiffusionModel: Sendable {
         } ?? [:]
       ids = SpecialTokenIDs(bundleMeta: meta)
     } else {
-      module = try Driver.load(path)
+      if let engine, engine != .interpreter {
+        throw .usage(
+          "--device \(engine.rawValue) runs compiled bundles (.dqb); '\(path)' runs on the interpreter"
+        )
+      }
+      let module = try Driver.load(path)
+      loadedModule = module
       let folder = Driver.folder(of: path)
       ids = SpecialTokenIDs(module: module, config: Driver.config(in: folder), tokenizerJSON: nil)
       let file = folder + "/tokenizer.json"
@@ -60,10 +102,16 @@ public struct DiffusionModel: Sendable {
     }
     ids.fill(from: loaded)
     tokenizer = loaded
-    do {
-      interpreter = try Interpreter(module: module)
-    } catch {
-      throw .usage(error.description)
+    module = loadedModule
+    runtime = session
+    if let loadedModule {
+      do {
+        interpreter = try Interpreter(module: loadedModule)
+      } catch {
+        throw .usage(error.description)
+      }
+    } else {
+      interpreter = nil
     }
     guard let mask = ids.mask else {
       throw .usage(
@@ -77,10 +125,17 @@ public struct DiffusionModel: Sendable {
   /// Logits `[B, T, V]` for a batch of equal-length sequences.
   public func logits(_ batch: [[Int64]]) throws -> Tensor {
     guard let length = batch.first?.count else { throw InterpreterError("empty batch") }
-    let ids = Tensor(shape: [batch.count, length], ints: batch.flatMap { $0 })
-    guard let input = module.graph.arguments.first?.name else {
+    if let runtime {
+      // The plan runs one sequence at a time.
+      var values: [Float] = []
+      values.reserveCapacity(batch.count * length * runtime.vocabularySize)
+      for sequence in batch { values += try runtime.forward(sequence) }
+      return Tensor(shape: [batch.count, length, runtime.vocabularySize], floats: values)
+    }
+    guard let module, let interpreter, let input = module.graph.arguments.first?.name else {
       throw InterpreterError("the model has no input")
     }
+    let ids = Tensor(shape: [batch.count, length], ints: batch.flatMap { $0 })
     return try interpreter.run([input: ids])[0]
   }
 

@@ -23,6 +23,16 @@ public struct RunJob: Sendable {
     }
     let ids = tokenizer.encode(prompt)
     var lines: [String] = []
+    if let runtime = model.runtime, !trace {
+      // The runtime's own sampler (dqc_session_generate); a trace needs the step callback of
+      // the Swift sampler below, which then runs over the runtime's forward passes.
+      var seed: UInt64?
+      if case .random(let s) = options.remasking { seed = s }
+      let output = try runtime.generate(
+        prompt: ids, steps: options.steps, genLength: options.genLength,
+        blockLength: options.blockLength, randomSeed: seed)
+      return model.text(model.answer(of: output, promptLength: ids.count))
+    }
     let sampler = DiffusionSampler(maskID: model.maskID, options: options)
     let output = try sampler.generate(prompts: [ids], forward: model.logits) { _, step in
       guard self.trace else { return }

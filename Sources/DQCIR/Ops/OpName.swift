@@ -69,18 +69,3 @@ extension OpName: CustomStringConvertible {
     }
   }
 }
-
-/// Kernel-level ops (`k.*`).
-///
-/// The kernel dialect is produced by the `lower` pass, which arrives with the bundle and runtime;
-/// until then it has no ops, and any `k.*` spelling is reported as an unknown op.
-public enum KernelOp: Sendable, Hashable, CaseIterable {
-  /// Looks up a kernel op by its spelling after `k.`.
-  public init?(rawValue: String) { return nil }
-
-  /// The spelling after `k.`.
-  public var rawValue: String { switch self {} }
-
-  /// The schema of a kernel op.
-  public var schema: OpSchema { switch self {} }
-}

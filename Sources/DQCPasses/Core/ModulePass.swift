@@ -65,6 +65,9 @@ public struct PassContext: Sendable {
   public var remarks: [String] = []
   /// The calibration set built by a calibration pass (`tmas`, `calib-*`) for later passes.
   public var calibration: CalibrationSet?
+  /// The module `lower` started from: the last interpretable (`dq.*`) form of a model whose
+  /// kernel plan a bundle carries.
+  public var loweredFrom: Module?
 
   /// Creates an empty context.
   public init() {}

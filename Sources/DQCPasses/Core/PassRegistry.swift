@@ -14,6 +14,7 @@ public enum PassRegistry {
     GPTQPass.self,
     CGQ.self,
     IAAQ.self,
+    Lower.self,
   ]
 
   /// The registered names, in order.

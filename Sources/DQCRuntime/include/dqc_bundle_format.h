@@ -19,7 +19,7 @@ extern "C" {
 static const uint8_t DQC_BUNDLE_MAGIC[DQC_BUNDLE_MAGIC_SIZE] = {0x89, 0x44, 0x51, 0x42,
                                                                 0x0d, 0x0a, 0x1a, 0x0a};
 #define DQC_BUNDLE_VERSION_MAJOR 1
-#define DQC_BUNDLE_VERSION_MINOR 0
+#define DQC_BUNDLE_VERSION_MINOR 1
 #define DQC_BUNDLE_LITTLE_ENDIAN 1
 #define DQC_BUNDLE_HEADER_SIZE 64
 #define DQC_BUNDLE_MAX_SECTIONS 64
@@ -75,6 +75,11 @@ enum dqc_section_kind {
 #define DQC_TENSOR_RANK 28
 #define DQC_TENSOR_DIMS 32
 #define DQC_LAYOUT_ROW_MAJOR 0
+/* Kernel packings of dq.qlinear weight codes (docs/bundle-format.md, "Packed layouts"). */
+#define DQC_LAYOUT_Q4_N16K8 1
+#define DQC_LAYOUT_Q8_N16K4 2
+/* Float linear-layer weights in panels of 16 output channels. */
+#define DQC_LAYOUT_F32_N16 3
 
 /* Element codes. */
 enum dqc_element_code {
@@ -93,6 +98,57 @@ enum dqc_element_code {
   DQC_ELEMENT_BOOL = 13,
   DQC_ELEMENT_I4 = 14,
   DQC_ELEMENT_U4 = 15
+};
+
+/* The plan section: a header, a value table and a kernel table (docs/bundle-format.md). */
+#define DQC_PLAN_MAGIC_SIZE 8
+static const uint8_t DQC_PLAN_MAGIC[DQC_PLAN_MAGIC_SIZE] = {'D', 'Q', 'P', 'L', 'A', 'N', 0, 0};
+#define DQC_PLAN_VERSION 1
+#define DQC_PLAN_HEADER_SIZE 64
+#define DQC_PLAN_VALUE_SIZE 32
+#define DQC_PLAN_KERNEL_SIZE 160
+#define DQC_PLAN_MAX_OPERANDS 8
+#define DQC_PLAN_MAX_RESULTS 4
+#define DQC_PLAN_MAX_INTS 8
+#define DQC_PLAN_MAX_FLOATS 4
+
+/* Plan header field offsets. */
+#define DQC_PLAN_VALUE_COUNT 8
+#define DQC_PLAN_KERNEL_COUNT 12
+#define DQC_PLAN_ARENA_BYTES 16
+#define DQC_PLAN_BATCH 24
+#define DQC_PLAN_SEQ_LEN 28
+#define DQC_PLAN_MASK_TOKEN 32
+#define DQC_PLAN_INPUT_VALUE 40
+#define DQC_PLAN_OUTPUT_VALUE 44
+#define DQC_PLAN_VOCAB 48
+#define DQC_PLAN_VERSION_FIELD 56
+
+/* Value entry: u64 arena offset, u32 kind, u32 element code, u64 elements per row, u64 0. */
+#define DQC_PLAN_VALUE_INPUT 1
+#define DQC_PLAN_VALUE_ARENA 2
+
+/* Kernel entry: u32 op, u32 operand count, u32 result count, u32 0, u32 operands[8],
+ * u32 results[4], i64 ints[8], f64 floats[4]. An operand is (kind << 24) | index. */
+#define DQC_PLAN_KERNEL_OPERANDS 16
+#define DQC_PLAN_KERNEL_RESULTS 48
+#define DQC_PLAN_KERNEL_INTS 64
+#define DQC_PLAN_KERNEL_FLOATS 128
+#define DQC_PLAN_REF_NONE 0u
+#define DQC_PLAN_REF_VALUE 1u
+#define DQC_PLAN_REF_TENSOR 2u
+#define DQC_PLAN_REF_INDEX_MASK 0xffffffu
+
+enum dqc_plan_op {
+  DQC_OP_EMBEDDING = 1,
+  DQC_OP_RMS_NORM = 2,
+  DQC_OP_QUANTIZE = 3,
+  DQC_OP_QLINEAR = 4,
+  DQC_OP_LINEAR = 5,
+  DQC_OP_ROPE = 6,
+  DQC_OP_ATTENTION = 7,
+  DQC_OP_SWIGLU = 8,
+  DQC_OP_ADD = 9
 };
 
 /* The section and header checksum: 64-bit FNV-1a over `size` bytes, continuing from `hash`

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Runtime speed benchmark: one forward pass of the bench model at sequence length --seq on
+--threads threads, the dqc W4A8 bundle on the runtime's CPU back end against three ONNX Runtime
+variants of the same model, all measured in the same run (a command that prints figures).
+
+Methods (one seeded input_ids [1, seq] int64 for all):
+
+  ort fp32        onnxruntime.InferenceSession(<dir>/model.onnx)
+  ort q4          the same model with every MatMul over a constant weight rewritten to
+                  MatMulNBits (4 bits, block 128, asymmetric, accuracy_level 4: int8 compute)
+                  by onnxruntime's MatMulNBitsQuantizer
+  ort int8        onnxruntime.quantization.quantize_dynamic(weight_type=QInt8): dynamic
+                  per-token int8 activations, int8 weights
+  dqc w4a8        dqc compile <dir>/model.onnx --w4a8 --method rtn --max-seq-len <seq>, then
+                  dqc exec <bundle> --threads <threads> --repeat <runs+1> (the runtime;
+                  RTN instead of DLLMQuant only because the weights are random: the kernels
+                  and the bundle layout are the same)
+
+ONNX Runtime: intra_op_num_threads = threads, inter_op_num_threads 1, CPUExecutionProvider,
+default graph optimizations, one untimed warm-up, then <runs> timed calls; every ORT variant is
+timed twice, before and after dqc, with a fresh session each time, and the median of all 2 x
+<runs> calls is reported. dqc prints its own median over runs+1 passes (the first, cold one
+included). The ratio column is ORT FP32's median over each method's median.
+
+Memory: the peak RSS of the dqc exec process (getrusage of the child), against the bundle's size
+plus the activation arena the runtime reports.
+
+Usage:
+  swift build -c release
+  python3 Scripts/bench_runtime.py [--model-dir out/bench-model] [--seq 256] [--runs 7]
+                                   [--threads 2] [--dqc .build/release/dqc]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import cpu_model, git_commit  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FORWARD = re.compile(r"forward: median ([0-9.]+) s, min ([0-9.]+) s, max ([0-9.]+) s over (\d+) runs")
+ARENA = re.compile(r"activation arena (\d+) bytes")
+ISA = re.compile(r"runtime: (\S+) kernels")
+
+
+def ensure_model(model_dir: str) -> None:
+    if not os.path.exists(os.path.join(model_dir, "model.onnx.data")):
+        subprocess.run([sys.executable, os.path.join(REPO, "Scripts/make_bench_model.py"), "--out", model_dir,
+                        "--exporters", "legacy"], check=True)
+
+
+def ensure_ort_variants(model_dir: str) -> dict:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    fp32 = os.path.join(model_dir, "model.onnx")
+    q4 = os.path.join(model_dir, "model.q4.onnx")
+    int8 = os.path.join(model_dir, "model.int8.onnx")
+    if not os.path.exists(q4):
+        t = time.perf_counter()
+        quantizer = MatMulNBitsQuantizer(onnx.load(fp32), block_size=128, is_symmetric=False, accuracy_level=4)
+        quantizer.process()
+        onnx.save_model(quantizer.model.model, q4, save_as_external_data=True,
+                        all_tensors_to_one_file=True, location="model.q4.onnx.data")
+        print(f"built {q4} in {time.perf_counter() - t:.0f} s", flush=True)
+    if not os.path.exists(int8):
+        t = time.perf_counter()
+        quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8, use_external_data_format=True)
+        print(f"built {int8} in {time.perf_counter() - t:.0f} s", flush=True)
+    return {"ort fp32": fp32, "ort q4 (MatMulNBits, level 4)": q4, "ort int8 (quantize_dynamic)": int8}
+
+
+def time_ort(path: str, ids: np.ndarray, threads: int, runs: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: ids}
+    logits = session.run(None, feed)[0]
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        session.run(None, feed)
+        times.append(time.perf_counter() - t)
+    return times, logits
+
+
+def run_dqc(dqc: str, bundle: str, ids_path: str, threads: int, runs: int, out_dir: str):
+    argv = [dqc, "exec", bundle, "--input", f"input_ids={ids_path}", "--threads", str(threads),
+            "--repeat", str(runs + 1), "--output-dir", out_dir]
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(p.pid, 0)
+    out, err = p.stdout.read(), p.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"error: {' '.join(argv)} failed:\n{err.strip()[-4000:]}")
+    m = FORWARD.search(out)
+    if not m:
+        raise SystemExit(f"error: no timing line in dqc's output:\n{out}")
+    arena = int(ARENA.search(out).group(1))
+    isa = ISA.search(out).group(1)
+    logits = np.load(os.path.join(out_dir, "logits.npy"))
+    return float(m.group(1)), float(m.group(2)), usage.ru_maxrss * 1024, arena, isa, logits
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model-dir", default=os.path.join(REPO, "out/bench-model"))
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dqc", default=os.path.join(REPO, ".build/release/dqc"))
+    args = ap.parse_args()
+
+    ensure_model(args.model_dir)
+    variants = ensure_ort_variants(args.model_dir)
+    bundle = os.path.join(args.model_dir, f"model.w4a8.seq{args.seq}.dqb")
+    if not os.path.exists(bundle):
+        t = time.perf_counter()
+        subprocess.run([args.dqc, "compile", os.path.join(args.model_dir, "model.onnx"), "-o", bundle, "--w4a8",
+                        "--method", "rtn", "--max-seq-len", str(args.seq)], check=True, stdin=subprocess.DEVNULL)
+        print(f"compiled {bundle} in {time.perf_counter() - t:.0f} s", flush=True)
+
+    vocab = 32000
+    ids = np.random.default_rng(args.seed).integers(0, vocab, size=(1, args.seq), dtype=np.int64)
+    work = tempfile.mkdtemp(prefix="dqc-bench-runtime-")
+    ids_path = os.path.join(work, "ids.npy")
+    np.save(ids_path, ids)
+
+    ort_times = {name: [] for name in variants}
+    ort_logits = {}
+    for name, path in variants.items():
+        times, logits = time_ort(path, ids, args.threads, args.runs)
+        ort_times[name] += times
+        ort_logits[name] = logits
+    median, fastest, rss, arena, isa, logits = run_dqc(args.dqc, bundle, ids_path, args.threads, args.runs, work)
+    for name, path in variants.items():
+        ort_times[name] += time_ort(path, ids, args.threads, args.runs)[0]
+
+    reference = ort_logits["ort fp32"]
+    base = statistics.median(ort_times["ort fp32"])
+    size = os.path.getsize(bundle)
+    print(f"\nbench model, seq {args.seq}, {args.threads} threads, {cpu_model()}, commit {git_commit()}, "
+          f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'method':32} {'median s':>9} {'min s':>8} {'vs ort fp32':>11} {'max|Δ| vs fp32':>15}")
+    for name in variants:
+        times = ort_times[name]
+        m = statistics.median(times)
+        delta = float(np.max(np.abs(ort_logits[name] - reference)))
+        print(f"{name:32} {m:9.4f} {min(times):8.4f} {base / m:10.2f}x {delta:15.4f}")
+    delta = float(np.max(np.abs(logits.reshape(reference.shape) - reference)))
+    print(f"{'dqc w4a8 (runtime, ' + isa + ')':32} {median:9.4f} {fastest:8.4f} {base / median:10.2f}x {delta:15.4f}")
+    print(f"\nlogits scale: max|fp32| = {float(np.max(np.abs(reference))):.4f}")
+    print(f"dqc exec peak RSS {rss / 2**20:.1f} MiB; bundle {size / 2**20:.1f} MiB + arena {arena / 2**20:.1f} MiB; "
+          f"RSS / (1.3 x bundle + arena) = {rss / (1.3 * size + arena):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+// qgemm_avx2_vnni.cpp: the AVX2 + AVX-VNNI qgemm path (256-bit vpdpbusd).
+//
+// A tile is up to 4 rows by one panel of 16 channels, each row's channels in two ymm int32
+// accumulators (channels 0-7 and 8-15). A 64-byte panel block is two ymm of [8 channels x 4
+// columns]; for 4-bit codes the low nibbles are columns 8b..8b+3 and the high ones 8b+4..8b+7.
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#include <cstring>
+#include <utility>
+
+#include "qgemm_paths.h"
+
+#define DQC_AVX2_VNNI __attribute__((target("avx2,fma,avxvnni")))
+
+namespace dqc::rt::detail {
+namespace {
+
+constexpr int kRows = 4;
+
+/// Four activation bytes broadcast to every 32-bit lane.
+DQC_AVX2_VNNI inline __m256i broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(v);
+}
+
+/// Lane masks for the first `channels` of 8 floats.
+DQC_AVX2_VNNI inline __m256i lane_mask(int64_t channels) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(channels)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+template <int MR, int BITS>
+DQC_AVX2_VNNI void tile(const QgemmArgs& a, int64_t r0, int64_t p) {
+  const QWeight& w = *a.w;
+  const int8_t* x = a.xq + r0 * a.ldq;
+  const int64_t ldq = a.ldq;
+  constexpr int64_t block_k = BITS == 4 ? kQ4BlockK : kQ8BlockK;
+  const int64_t blocks_per_group = w.group / block_k;
+  const uint8_t* panel = w.packed + p * a.k_blocks * 64;
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+
+  __m256 out[MR][2];
+  DQC_UNROLL
+  for (int i = 0; i < MR; ++i) out[i][0] = out[i][1] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < a.groups; ++g) {
+    __m256i acc[MR][2];
+    DQC_UNROLL
+    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+    for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
+      const int8_t* xb = x + b * block_k;
+      const uint8_t* block = panel + b * 64;
+      __m256i code[2];
+      DQC_UNROLL
+      for (int h = 0; h < 2; ++h) {
+        code[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 * h));
+        if constexpr (BITS == 4) code[h] = _mm256_and_si256(code[h], low4);
+      }
+      DQC_UNROLL
+      for (int i = 0; i < MR; ++i) {
+        const __m256i xv = broadcast4(xb + i * ldq);
+        DQC_UNROLL
+        for (int h = 0; h < 2; ++h) acc[i][h] = _mm256_dpbusd_avx_epi32(acc[i][h], code[h], xv);
+      }
+      if constexpr (BITS == 4) {
+        DQC_UNROLL
+        for (int h = 0; h < 2; ++h) {
+          const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 * h));
+          code[h] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low4);
+        }
+        DQC_UNROLL
+        for (int i = 0; i < MR; ++i) {
+          const __m256i xv = broadcast4(xb + i * ldq + 4);
+          DQC_UNROLL
+          for (int h = 0; h < 2; ++h) acc[i][h] = _mm256_dpbusd_avx_epi32(acc[i][h], code[h], xv);
+        }
+      }
+    }
+    // Group end: out += scale * float(acc - zero * xsum).
+    const int64_t params = (p * a.groups + g) * kQ4PanelN;
+    DQC_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const __m256 scale = _mm256_loadu_ps(w.scale_panel + params + 8 * h);
+      const __m256i zero =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.zero_panel + params + 8 * h));
+      DQC_UNROLL
+      for (int i = 0; i < MR; ++i) {
+        const __m256i xsum = _mm256_set1_epi32(a.xsum[(r0 + i) * a.groups + g]);
+        const __m256i sum = _mm256_sub_epi32(acc[i][h], _mm256_mullo_epi32(zero, xsum));
+        out[i][h] = _mm256_add_ps(out[i][h], _mm256_mul_ps(scale, _mm256_cvtepi32_ps(sum)));
+      }
+    }
+  }
+
+  DQC_UNROLL
+  for (int h = 0; h < 2; ++h) {
+    const int64_t c0 = p * kQ4PanelN + 8 * h;
+    if (c0 >= w.n) break;
+    const __m256i mask = lane_mask(w.n - c0);
+    const __m256 bias =
+        w.bias != nullptr ? _mm256_maskload_ps(w.bias + c0, mask) : _mm256_setzero_ps();
+    DQC_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      __m256 v = _mm256_mul_ps(_mm256_set1_ps(a.xs[r0 + i]), out[i][h]);
+      if (w.bias != nullptr) v = _mm256_add_ps(v, bias);
+      _mm256_maskstore_ps(a.y + (r0 + i) * a.ldy + c0, mask, v);
+    }
+  }
+}
+
+using TileFn = void (*)(const QgemmArgs&, int64_t, int64_t);
+
+template <int BITS, size_t... I>
+constexpr TileFn tile_for_rows(int mr, std::index_sequence<I...>) {
+  constexpr TileFn fns[] = {&tile<static_cast<int>(I) + 1, BITS>...};
+  return fns[mr - 1];
+}
+
+template <int BITS>
+void run(const QgemmArgs& a, int64_t r0, int mr, int64_t p0, int) {
+  tile_for_rows<BITS>(mr, std::make_index_sequence<kRows>())(a, r0, p0);
+}
+
+}  // namespace
+
+QgemmPath qgemm_path_avx2_vnni(int bits) { return {kRows, 1, bits == 4 ? run<4> : run<8>}; }
+
+}  // namespace dqc::rt::detail
+
+#endif

@@ -1,0 +1,57 @@
+// qgemm_paths.h: what each instruction-set path of qgemm provides to the driver (qgemm.cpp).
+//
+// A path computes whole output tiles: up to `mr` rows by up to `np` panels of 16 channels, over
+// all of K. Each output element gets the same arithmetic on every path (exact int32 group sums,
+// then per group `acc += scale * float(sum - zero * xsum)` as a rounded multiply and a rounded
+// add, then `xs * acc`, then `+ bias`), so all paths and tilings agree bit for bit.
+#ifndef DQC_RUNTIME_QGEMM_PATHS_H
+#define DQC_RUNTIME_QGEMM_PATHS_H
+
+#include "kernels.h"
+
+// The bit-for-bit agreement needs the group-end multiply and add rounded separately: keep the
+// compiler from fusing them into FMAs (GCC does by default, across statements and intrinsics).
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+/// Fully unrolls the loop that follows (over a tile's rows or panels), so that its
+/// accumulators live in registers; understood by clang and GCC.
+#define DQC_UNROLL _Pragma("GCC unroll 32")
+
+namespace dqc::rt::detail {
+
+/// One qgemm call's operands, shared by its tiles.
+struct QgemmArgs {
+  const int8_t* xq;
+  int64_t ldq;
+  const float* xs;
+  const int32_t* xsum;
+  const QWeight* w;
+  float* y;
+  int64_t ldy;
+  int64_t groups;    // w.k / w.group
+  int64_t k_blocks;  // 64-byte blocks per panel: ceil(K / 8) for bits 4, ceil(K / 4) for bits 8
+};
+
+/// Writes y for rows [r0, r0 + mr) and panels [p0, p0 + np); mr and np at most the path's.
+using QgemmTile = void (*)(const QgemmArgs& a, int64_t r0, int mr, int64_t p0, int np);
+
+struct QgemmPath {
+  int mr;  // rows per tile
+  int np;  // panels per tile
+  QgemmTile tile;
+};
+
+QgemmPath qgemm_path_scalar(int bits);
+#if defined(__x86_64__)
+QgemmPath qgemm_path_avx2(int bits);
+QgemmPath qgemm_path_avx2_vnni(int bits);
+QgemmPath qgemm_path_avx512_vnni(int bits);
+#endif
+
+}  // namespace dqc::rt::detail
+
+#endif

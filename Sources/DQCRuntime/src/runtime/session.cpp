@@ -1,0 +1,182 @@
+// session.cpp: the CPU back end's executor. The plan is already validated (plan.cpp), so
+// kernels run without checks except those that depend on run-time input (the ids and their
+// count).
+#include "session.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+namespace dqc::rt {
+
+namespace {
+const char* const kOpNames[] = {"",        "embedding", "rms_norm", "quantize", "qlinear",
+                                "linear",  "rope",      "attention", "swiglu",  "add"};
+}  // namespace
+
+CpuSession::CpuSession(const LoadedBundle& bundle, int threads)
+    : bundle_(bundle), pool_(threads) {
+  const char* profile = std::getenv("DQC_PROFILE_KERNELS");
+  profile_ = profile != nullptr && profile[0] != '\0' && profile[0] != '0';
+}
+
+CpuSession::~CpuSession() {
+  std::free(arena_);
+  if (!profile_) return;
+  // DQC_PROFILE_KERNELS=1: where the forward passes spent their time, by kernel op.
+  double total = 0;
+  for (double s : seconds_) total += s;
+  std::fprintf(stderr, "dqc runtime: kernel time over %lld forward passes\n", (long long)passes_);
+  for (size_t op = 1; op < seconds_.size(); op++) {
+    if (seconds_[op] == 0) continue;
+    std::fprintf(stderr, "  %-10s %9.4f s  %5.1f%%\n", kOpNames[op], seconds_[op],
+                 total > 0 ? 100 * seconds_[op] / total : 0.0);
+  }
+}
+
+Status CpuSession::create(const LoadedBundle& bundle, int threads,
+                          std::unique_ptr<CpuSession>* out) {
+  std::unique_ptr<CpuSession> session(new (std::nothrow) CpuSession(bundle, threads));
+  if (!session) return fail(DQC_ERROR_MEMORY, "cannot allocate a session");
+  const Plan& plan = bundle.plan;
+  session->arena_size_ = std::max<uint64_t>(plan.arena_bytes, 64);
+  size_t rounded = (session->arena_size_ + 63) / 64 * 64;
+  session->arena_ = static_cast<uint8_t*>(std::aligned_alloc(64, rounded));
+  if (session->arena_ == nullptr)
+    return fail(DQC_ERROR_MEMORY, "cannot allocate the " + std::to_string(rounded) + "-byte activation arena");
+  size_t scratch = 0;
+  session->prepared_.resize(plan.kernels.size());
+  for (size_t i = 0; i < plan.kernels.size(); i++) {
+    const PlanKernel& k = plan.kernels[i];
+    if (k.op == DQC_OP_ATTENTION) {
+      AttentionParams p;
+      p.seq = plan.seq_len;
+      p.heads = k.ints[0];
+      p.kv_heads = k.ints[1];
+      p.head_dim = k.ints[2];
+      p.qk_bits = int(k.ints[3]);
+      p.p_bits = int(k.ints[4]);
+      p.v_bits = int(k.ints[5]);
+      scratch = std::max(scratch, attention_scratch_size(p, session->pool_.size()));
+    }
+    if (k.op != DQC_OP_QLINEAR) continue;
+    const TensorEntry& codes = session->tensor(k.operands[3]);
+    const TensorEntry& scales = session->tensor(k.operands[4]);
+    const uint8_t* zeros = k.operands.size() > 5 && k.operands[5].present()
+                               ? session->tensor(k.operands[5]).data
+                               : nullptr;
+    int64_t n = k.ints[0], groups = k.ints[1] / k.ints[2];
+    PreparedWeight& w = session->prepared_[i];
+    size_t panel = qparams_panel_size(n, groups);
+    try {
+      w.scales.resize(panel);
+      w.zeros.resize(panel);
+    } catch (...) {
+      return fail(DQC_ERROR_MEMORY, "cannot allocate the scale panels of kernel " + std::to_string(i));
+    }
+    build_qparams_panels(scales.data, scales.element == DQC_ELEMENT_F16, zeros, n, groups,
+                         element_bits(codes.element), w.scales.data(), w.zeros.data());
+  }
+  try {
+    session->scratch_.resize(scratch);
+  } catch (...) {
+    return fail(DQC_ERROR_MEMORY, "cannot allocate attention scratch");
+  }
+  *out = std::move(session);
+  return Status::ok();
+}
+
+Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits) {
+  const Plan& plan = bundle_.plan;
+  if (ids == nullptr || logits == nullptr) return fail(DQC_ERROR_ARGUMENT, "forward: null ids or logits");
+  if (count < 1 || count > plan.seq_len)
+    return fail(DQC_ERROR_ARGUMENT, "forward: " + std::to_string(count) + " tokens; the plan serves 1 to " + std::to_string(plan.seq_len));
+  const int64_t rows = count;
+  passes_++;
+  for (size_t i = 0; i < plan.kernels.size(); i++) {
+    const PlanKernel& k = plan.kernels[i];
+    const auto start = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    const auto& in = k.operands;
+    auto f32 = [&](size_t j) { return value<float>(in[j].index); };
+    auto weight = [&](size_t j) { return reinterpret_cast<const float*>(tensor(in[j]).data); };
+    auto optional_weight = [&](size_t j) -> const float* {
+      return j < in.size() && in[j].present() ? weight(j) : nullptr;
+    };
+    float* out = value<float>(k.results[0]);
+    switch (k.op) {
+      case DQC_OP_EMBEDDING:
+        if (!embedding(pool_, ids, rows, weight(1), k.ints[0], k.ints[1], out))
+          return fail(DQC_ERROR_ARGUMENT, "forward: a token id lies outside the vocabulary of " + std::to_string(k.ints[0]));
+        break;
+      case DQC_OP_RMS_NORM:
+        rms_norm(pool_, f32(0), rows, k.ints[0], weight(1), k.floats[0], out);
+        break;
+      case DQC_OP_QUANTIZE:
+        quantize_rows(pool_, f32(0), rows, k.ints[0], k.ints[0], int(k.ints[1]), k.ints[2],
+                      value<int8_t>(k.results[0]), k.ints[3], value<float>(k.results[1]),
+                      value<int32_t>(k.results[2]));
+        break;
+      case DQC_OP_QLINEAR: {
+        const TensorEntry& codes = tensor(in[3]);
+        QWeight w;
+        w.packed = codes.data;
+        w.bits = element_bits(codes.element);
+        w.n = k.ints[0];
+        w.k = k.ints[1];
+        w.group = k.ints[2];
+        w.scale_panel = prepared_[i].scales.data();
+        w.zero_panel = prepared_[i].zeros.data();
+        w.bias = optional_weight(6);
+        const PlanValue& xq = plan.values[in[0].index];
+        qgemm(pool_, value<int8_t>(in[0].index), xq.width, value<float>(in[1].index),
+              value<int32_t>(in[2].index), rows, w, out, w.n);
+        break;
+      }
+      case DQC_OP_LINEAR:
+        sgemm_packed(pool_, f32(0), rows, k.ints[1], k.ints[1], weight(1), k.ints[0],
+                     optional_weight(2), out, k.ints[0]);
+        break;
+      case DQC_OP_ROPE: {
+        int64_t width = k.ints[0] * k.ints[1];
+        const float* x = f32(0);
+        if (x != out) std::memcpy(out, x, size_t(rows * width) * sizeof(float));
+        rope(pool_, out, rows, k.ints[0], k.ints[1], width, weight(1), weight(2), rows);
+        break;
+      }
+      case DQC_OP_ATTENTION: {
+        AttentionParams p;
+        p.batch = 1;
+        p.seq = rows;
+        p.heads = k.ints[0];
+        p.kv_heads = k.ints[1];
+        p.head_dim = k.ints[2];
+        p.qk_bits = int(k.ints[3]);
+        p.p_bits = int(k.ints[4]);
+        p.v_bits = int(k.ints[5]);
+        p.scale = float(k.floats[0]);
+        p.v_scales = optional_weight(3);
+        int64_t qw = p.heads * p.head_dim, kw = p.kv_heads * p.head_dim;
+        attention(pool_, f32(0), qw, f32(1), kw, f32(2), kw, p, out, qw, scratch_.data());
+        break;
+      }
+      case DQC_OP_SWIGLU:
+        swiglu(pool_, f32(0), f32(1), rows * k.ints[0], out);
+        break;
+      case DQC_OP_ADD:
+        add(pool_, f32(0), f32(1), rows * k.ints[0], out);
+        break;
+      default:
+        return fail(DQC_ERROR_UNSUPPORTED, "forward: kernel op " + std::to_string(k.op));
+    }
+    if (profile_ && k.op < seconds_.size())
+      seconds_[k.op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  std::memcpy(logits, value<float>(plan.output), size_t(rows * plan.vocab) * sizeof(float));
+  return Status::ok();
+}
+
+}  // namespace dqc::rt

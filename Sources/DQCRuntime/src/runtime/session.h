@@ -1,0 +1,65 @@
+// session.h: a bundle opened for execution, and a session that runs its plan on the CPU.
+#ifndef DQC_RUNTIME_SESSION_H
+#define DQC_RUNTIME_SESSION_H
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "../kernels/kernels.h"
+#include "bundle_image.h"
+#include "plan.h"
+#include "status.h"
+
+namespace dqc::rt {
+
+/// A verified bundle and its decoded plan.
+struct LoadedBundle {
+  BundleImage image;
+  Plan plan;
+};
+
+/// The CPU back end: the arena, the weights prepared for the kernels, and a thread pool.
+class CpuSession {
+ public:
+  static Status create(const LoadedBundle& bundle, int threads, std::unique_ptr<CpuSession>* out);
+
+  /// One forward pass over `count` ids; logits are count x vocab.
+  Status forward(const int64_t* ids, int64_t count, float* logits);
+  size_t arena_bytes() const { return arena_size_; }
+  const LoadedBundle& bundle() const { return bundle_; }
+
+ private:
+  explicit CpuSession(const LoadedBundle& bundle, int threads);
+
+  /// Scale and zero panels of one qlinear kernel.
+  struct PreparedWeight {
+    std::vector<float> scales;
+    std::vector<int32_t> zeros;
+  };
+
+  template <typename T>
+  T* value(uint32_t index) const {
+    return reinterpret_cast<T*>(arena_ + bundle_.plan.values[index].offset);
+  }
+  const TensorEntry& tensor(const PlanRef& ref) const { return bundle_.image.tensors()[ref.index]; }
+
+  const LoadedBundle& bundle_;
+  ThreadPool pool_;
+  uint8_t* arena_ = nullptr;
+  size_t arena_size_ = 0;
+  std::vector<uint8_t> scratch_;
+  std::vector<PreparedWeight> prepared_;  // by kernel index (empty for other kernels)
+  bool profile_ = false;                   // DQC_PROFILE_KERNELS: time kernels by op
+  std::vector<double> seconds_ = std::vector<double>(DQC_OP_ADD + 1, 0.0);
+  int64_t passes_ = 0;
+
+ public:
+  ~CpuSession();
+  CpuSession(const CpuSession&) = delete;
+  CpuSession& operator=(const CpuSession&) = delete;
+};
+
+}  // namespace dqc::rt
+
+#endif

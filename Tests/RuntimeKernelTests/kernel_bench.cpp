@@ -1,0 +1,166 @@
+// kernel_bench.cpp: on the target workload, M = 256 tokens, on a 2-thread pool:
+// - sgemm_packed (the active ISA path) against OpenBLAS's sgemm, the yardstick (x W^T with W
+//   row-major, on as many OpenBLAS threads as the pool has; `make bench` names its AVX-512
+//   kernels), on the LM head (K 1024, N 32000) and a square layer;
+// - qgemm (W4A8, group 128) against sgemm_packed on the linear layers.
+//
+// Prints per shape the median time of the runs, the GFLOPS or GOPS (2*M*N*K operations) and the
+// ratio, and the same for the best run of each (steadier on a shared machine).
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "kernels.h"
+
+using namespace dqc::rt;
+
+namespace {
+
+constexpr int kRuns = 21;
+constexpr int kWarmups = 3;
+
+double seconds_of(const std::function<void()>& body) {
+  const auto start = std::chrono::steady_clock::now();
+  body();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct Timing {
+  double median, best;
+};
+
+/// Times the bodies in turn, run after run, so that both see the same machine load (this
+/// matters on shared virtual machines); returns each one's median and best.
+std::vector<Timing> interleaved(const std::vector<std::function<void()>>& bodies) {
+  for (int i = 0; i < kWarmups; ++i) {
+    for (const auto& body : bodies) body();
+  }
+  std::vector<std::vector<double>> times(bodies.size());
+  for (int i = 0; i < kRuns; ++i) {
+    for (size_t b = 0; b < bodies.size(); ++b) times[b].push_back(seconds_of(bodies[b]));
+  }
+  std::vector<Timing> out;
+  for (std::vector<double>& t : times) {
+    std::sort(t.begin(), t.end());
+    out.push_back({t[t.size() / 2], t[0]});
+  }
+  return out;
+}
+
+/// n floats at a 64-byte boundary (as the runtime keeps packed weights), so that no vector
+/// load of a panel straddles two cache lines.
+std::unique_ptr<float, decltype(&std::free)> aligned_floats(size_t n) {
+  return {static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64)),
+          &std::free};
+}
+
+void bench_sgemm(ThreadPool& pool, int64_t m, int64_t k, int64_t n) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  std::vector<float> x(m * k), w(n * k), y(m * n);
+  for (float& v : x) v = real(rng);
+  for (float& v : w) v = real(rng);
+  const auto packed = aligned_floats(f32_packed_size(n, k) / sizeof(float));
+  f32_pack(w.data(), n, k, packed.get());
+
+  const std::vector<Timing> t = interleaved({
+      [&] { sgemm_packed(pool, x.data(), m, k, k, packed.get(), n, nullptr, y.data(), n); },
+      [&] {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m),
+                    static_cast<int>(n), static_cast<int>(k), 1.0f, x.data(), static_cast<int>(k),
+                    w.data(), static_cast<int>(k), 0.0f, y.data(), static_cast<int>(n));
+      },
+  });
+  const double flops = 2.0 * static_cast<double>(m * n * k);
+  std::printf(
+      "M=%lld K=%-5lld N=%-5lld  sgemm_packed %7.3f ms %4.0f GFLOPS | OpenBLAS %7.3f ms %4.0f "
+      "GFLOPS | %.2fx  (best: %.0f vs %.0f GFLOPS, %.2fx)\n",
+      static_cast<long long>(m), static_cast<long long>(k), static_cast<long long>(n),
+      t[0].median * 1e3, flops / t[0].median * 1e-9, t[1].median * 1e3,
+      flops / t[1].median * 1e-9, t[1].median / t[0].median, flops / t[0].best * 1e-9,
+      flops / t[1].best * 1e-9, t[1].best / t[0].best);
+}
+
+void bench_qgemm(ThreadPool& pool, int64_t m, int64_t k, int64_t n, int64_t group) {
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> byte(0, 255);
+
+  std::vector<float> x(m * k), wf(n * k), bias(n);
+  for (float& v : x) v = real(rng);
+  for (float& v : wf) v = real(rng);
+  for (float& v : bias) v = real(rng);
+  const auto wf_packed = aligned_floats(f32_packed_size(n, k) / sizeof(float));
+  f32_pack(wf.data(), n, k, wf_packed.get());
+
+  // W4 asymmetric weights: codes, f32 scales, u4 zeros, packed as the bundle stores them.
+  const int64_t groups = k / group;
+  std::vector<uint8_t> codes(n * k / 2), zeros(n * groups);
+  for (uint8_t& c : codes) c = static_cast<uint8_t>(byte(rng));
+  for (uint8_t& z : zeros) z = static_cast<uint8_t>(byte(rng) & 0x0F);
+  std::vector<float> scales(n * groups);
+  for (float& s : scales) s = 0.01f + 0.001f * real(rng);
+  std::vector<uint8_t> packed(q4_packed_size(n, k));
+  q4_pack(codes.data(), n, k, false, packed.data());
+  std::vector<float> scale_panel(qparams_panel_size(n, groups));
+  std::vector<int32_t> zero_panel(scale_panel.size());
+  build_qparams_panels(scales.data(), false, zeros.data(), n, groups, 4, scale_panel.data(),
+                       zero_panel.data());
+  QWeight w;
+  w.packed = packed.data();
+  w.bits = 4;
+  w.n = n;
+  w.k = k;
+  w.group = group;
+  w.scale_panel = scale_panel.data();
+  w.zero_panel = zero_panel.data();
+  w.bias = bias.data();
+
+  const int64_t ldq = (k + 63) / 64 * 64;
+  std::vector<int8_t> xq(m * ldq);
+  std::vector<float> xs(m), y(m * n);
+  std::vector<int32_t> xsum(m * groups);
+  auto quantize = [&] {
+    quantize_rows(pool, x.data(), m, k, k, 8, group, xq.data(), ldq, xs.data(), xsum.data());
+  };
+  quantize();
+
+  const std::vector<Timing> t = interleaved({
+      [&] { qgemm(pool, xq.data(), ldq, xs.data(), xsum.data(), m, w, y.data(), n); },
+      [&] {
+        sgemm_packed(pool, x.data(), m, k, k, wf_packed.get(), n, bias.data(), y.data(), n);
+      },
+      quantize,
+  });
+  const double ops = 2.0 * static_cast<double>(m * n * k);
+  std::printf(
+      "M=%lld K=%-5lld N=%-5lld  qgemm %6.3f ms %6.0f GOPS | sgemm_packed %6.3f ms %4.0f GOPS | "
+      "ratio %.2fx  (best: %.0f vs %.0f GOPS, %.2fx; quantize_rows %.3f ms)\n",
+      static_cast<long long>(m), static_cast<long long>(k), static_cast<long long>(n),
+      t[0].median * 1e3, ops / t[0].median * 1e-9, t[1].median * 1e3, ops / t[1].median * 1e-9,
+      t[1].median / t[0].median, ops / t[0].best * 1e-9, ops / t[1].best * 1e-9,
+      t[1].best / t[0].best, t[2].median * 1e3);
+}
+
+}  // namespace
+
+/// Optional argument: the thread count (default 2, the target machine's cores).
+int main(int argc, char** argv) {
+  ThreadPool pool(argc > 1 ? std::atoi(argv[1]) : 2);
+  openblas_set_num_threads(pool.size());
+  std::printf("path %s (detected %s), OpenBLAS core %s, %d threads, median of %d runs\n",
+              isa_name(active_isa()), isa_name(detected_isa()), openblas_get_corename(),
+              pool.size(), kRuns);
+  bench_sgemm(pool, 256, 1024, 32000);
+  bench_sgemm(pool, 256, 1024, 1024);
+  const int64_t shapes[][2] = {{1024, 1024}, {1024, 2816}, {2816, 1024}};
+  for (const auto& shape : shapes) bench_qgemm(pool, 256, shape[0], shape[1], 128);
+  return 0;
+}
