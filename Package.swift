@@ -77,7 +77,8 @@ let package = Package(
     .testTarget(
       name: "DQCPassesTests",
       dependencies: ["DQCPasses", "DQCFrontend", "DQCInterp", "DQCTestSupport"]),
-    .testTarget(name: "DQCDriverTests", dependencies: ["DQCDriver", "DQCTestSupport", "dqc"]),
+    .testTarget(
+      name: "DQCDriverTests", dependencies: ["DQCDriver", "DQCInterp", "DQCTestSupport", "dqc"]),
     .testTarget(
       name: "DQCBackendTests",
       dependencies: ["DQCBackend", "DQCIR", "DQCRuntime", "DQCTestSupport"]),

@@ -82,7 +82,7 @@ public struct ExecJob: Sendable {
       names: module.graph.outputs, outputs: outputs, seconds: seconds, threads: threads)
   }
 
-  /// A bundle's forward passes on the runtime: `input_ids` `[1, T]` in, logits `[1, T, V]` out.
+  /// A bundle's forward passes on the runtime: `input_ids` `[B, T]` in, logits `[B, T, V]` out.
   func runOnRuntime() throws(DriverError) -> String {
     let session: RuntimeSession
     do {
@@ -100,22 +100,27 @@ public struct ExecJob: Sendable {
     } catch {
       throw .usage(error.description)
     }
-    guard ids.shape.count == 2, ids.shape[0] == 1, ids.element.scalar?.isInteger == true else {
-      throw .usage("'\(input.path)': token ids must be an integer [1, T] array, not \(ids.type)")
+    guard ids.shape.count == 2, ids.element.scalar?.isInteger == true else {
+      throw .usage("'\(input.path)': token ids must be an integer [B, T] array, not \(ids.type)")
     }
+    // The plan runs one sequence at a time; a batch runs row by row.
+    let (batch, length) = (ids.shape[0], ids.shape[1])
     let tokens = ids.ints
     var logits: [Float] = []
     var seconds: [Double] = []
     for _ in 0..<max(repeats, 1) {
       let start = DispatchTime.now().uptimeNanoseconds
-      do {
-        logits = try session.forward(tokens)
-      } catch {
-        throw .runtime(error)
+      logits.removeAll(keepingCapacity: true)
+      for row in 0..<batch {
+        do {
+          logits += try session.forward(Array(tokens[(row * length)..<((row + 1) * length)]))
+        } catch {
+          throw .runtime(error)
+        }
       }
       seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
-    let output = Tensor(shape: [1, tokens.count, session.vocabularySize], floats: logits)
+    let output = Tensor(shape: [batch, length, session.vocabularySize], floats: logits)
     return try report(
       names: ["logits"], outputs: [output], seconds: seconds, threads: threads,
       note: "runtime: \(session.isa) kernels, activation arena \(session.arenaBytes) bytes")
@@ -148,10 +153,13 @@ public struct ExecJob: Sendable {
         }
         line += " -> \(path)"
       } else {
-        let values = tensor.doubles
-        line +=
-          " first values "
-          + values.prefix(4).map { String(format: "%.6g", $0) }.joined(separator: ", ")
+        let first: [Double]
+        switch tensor.storage {
+        case .float(let v): first = v.prefix(4).map(Double.init)
+        case .double(let v): first = Array(v.prefix(4))
+        case .int(let v): first = v.prefix(4).map(Double.init)
+        }
+        line += " first values " + first.map { String(format: "%.6g", $0) }.joined(separator: ", ")
       }
       lines.append(line)
     }

@@ -57,10 +57,13 @@ struct Run: ParsableCommand {
   @Flag(help: "Print the answer after every step (_ marks masked tokens).")
   var trace = false
 
+  @Option(help: "Kernel threads on the runtime (0: all cores).")
+  var threads = 0
+
   func run() throws {
     try runReportingErrors {
       let loaded = try DiffusionModel(
-        path: model, tokenizerPath: sampler.tokenizer, engine: sampler.device)
+        path: model, tokenizerPath: sampler.tokenizer, engine: sampler.device, threads: threads)
       let length = sampler.genLength ?? 32
       var job = RunJob(
         prompt: prompt,

@@ -1,4 +1,5 @@
 import DQCDriver
+import DQCInterp
 import DQCTestSupport
 import Foundation
 import Testing
@@ -25,18 +26,27 @@ import Testing
       #expect(result.status == 0, "\(result.stderr)")
     }
     #expect(try Self.bytes(dir + "/a.dqb") == Self.bytes(dir + "/b.dqb"), "bundles differ")
-    for model in ["a.dqb", "q.dqir"] {
+    // The bundle's IR on the interpreter is the quantized IR, bit for bit; the runtime agrees
+    // with it to relative 1e-3.
+    for (model, device) in [("a.dqb", "interpreter"), ("a.dqb", "cpu"), ("q.dqir", "interpreter")] {
       let run = try runCommand(
         Paths.dqcBinary,
         [
-          "exec", dir + "/" + model, "--input", "input_ids=" + Self.ids, "--output-dir",
-          dir + "/" + model + ".out",
+          "exec", dir + "/" + model, "--input", "input_ids=" + Self.ids, "--device", device,
+          "--output-dir", dir + "/" + model + "." + device,
         ])
       #expect(run.status == 0, "\(run.stderr)")
     }
+    let reference = dir + "/q.dqir.interpreter/logits.npy"
     #expect(
-      try Self.bytes(dir + "/a.dqb.out/logits.npy") == Self.bytes(dir + "/q.dqir.out/logits.npy"),
+      try Self.bytes(dir + "/a.dqb.interpreter/logits.npy") == Self.bytes(reference),
       "the bundle's logits differ from the IR's")
+    let expected = try NPYFile.read(reference).floats
+    let actual = try NPYFile.read(dir + "/a.dqb.cpu/logits.npy").floats
+    #expect(actual.count == expected.count && actual.count == 2 * 24 * 64)
+    let scale = expected.map { abs($0) }.max() ?? 1
+    let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? .infinity
+    #expect(worst / scale <= 1e-3, "runtime vs interpreter: max |Δ| \(worst), max |logit| \(scale)")
     let verify = try runCommand(Paths.dqcBinary, ["verify", dir + "/a.dqb"])
     #expect(verify.status == 0 && verify.stdout.contains("ok"), "\(verify.stderr)")
   }

@@ -2,7 +2,9 @@
 // - sgemm_packed (the active ISA path) against OpenBLAS's sgemm, the yardstick (x W^T with W
 //   row-major, on as many OpenBLAS threads as the pool has; `make bench` names its AVX-512
 //   kernels), on the LM head (K 1024, N 32000) and a square layer;
-// - qgemm (W4A8, group 128) against sgemm_packed on the linear layers.
+// - qgemm (W4A8, group 128) against sgemm_packed on the linear layers;
+// - the model ops (attention, swiglu, quantize_rows, rms_norm, rope, add, embedding) at the
+//   target model's shapes.
 //
 // Prints per shape the median time of the runs, the GFLOPS or GOPS (2*M*N*K operations) and the
 // ratio, and the same for the best run of each (steadier on a shared machine).
@@ -10,11 +12,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <functional>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels.h"
@@ -149,15 +153,90 @@ void bench_qgemm(ThreadPool& pool, int64_t m, int64_t k, int64_t n, int64_t grou
       t[1].best / t[0].best, t[2].median * 1e3);
 }
 
+/// One line per model op at the target model's shapes (256 tokens, d_model 1024, 16 heads of 64,
+/// MLP 2816, vocab 32000): the median and best time of each.
+void bench_ops(ThreadPool& pool) {
+  constexpr int64_t kTokens = 256, kModel = 1024, kHeads = 16, kHeadDim = 64, kMlp = 2816,
+                    kVocab = 32000;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  auto floats = [&](size_t n, float scale) {
+    std::vector<float> v(n);
+    for (float& e : v) e = scale * real(rng);
+    return v;
+  };
+  const std::vector<float> q = floats(kTokens * kModel, 2), k = floats(kTokens * kModel, 2),
+                           v = floats(kTokens * kModel, 2), w = floats(kModel, 1),
+                           gate = floats(kTokens * kMlp, 6), up = floats(kTokens * kMlp, 2),
+                           mlp_x = floats(kTokens * kMlp, 3), table = floats(kVocab * kModel, 1);
+  std::vector<float> cosines(kTokens * kHeadDim), sines(kTokens * kHeadDim);
+  for (int64_t p = 0; p < kTokens; ++p) {
+    for (int64_t i = 0; i < kHeadDim; ++i) {
+      const double angle = p * std::pow(10000.0, -2.0 * (i % (kHeadDim / 2)) / kHeadDim);
+      cosines[p * kHeadDim + i] = static_cast<float>(std::cos(angle));
+      sines[p * kHeadDim + i] = static_cast<float>(std::sin(angle));
+    }
+  }
+  std::vector<int64_t> ids(kTokens);
+  for (int64_t& id : ids) id = std::uniform_int_distribution<int64_t>(0, kVocab - 1)(rng);
+  std::vector<float> out(kTokens * kMlp), rope_x = q;
+
+  AttentionParams ap;
+  ap.seq = kTokens;
+  ap.heads = ap.kv_heads = kHeads;
+  ap.head_dim = kHeadDim;
+  ap.scale = 0.125f;
+  ap.qk_bits = ap.p_bits = ap.v_bits = 8;
+  std::vector<unsigned char> scratch(attention_scratch_size(ap, pool.size()));
+
+  const int64_t ldq1 = kModel, ldq2 = (kMlp + 63) / 64 * 64;
+  std::vector<int8_t> xq(kTokens * ldq2);
+  std::vector<float> xs(kTokens);
+  std::vector<int32_t> xsum(kTokens * (kMlp / 128 + 1));
+
+  const char* names[] = {"attention 16x64 qk/p/v 8", "swiglu 256x2816", "quantize 256x1024",
+                         "quantize 256x2816", "rms_norm 256x1024", "rope 256x1024 h16",
+                         "add 256x1024", "embedding 256x1024"};
+  const std::vector<Timing> t = interleaved({
+      [&] {
+        attention(pool, q.data(), kModel, k.data(), kModel, v.data(), kModel, ap, out.data(),
+                  kModel, scratch.data());
+      },
+      [&] { swiglu(pool, gate.data(), up.data(), kTokens * kMlp, out.data()); },
+      [&] {
+        quantize_rows(pool, q.data(), kTokens, kModel, kModel, 8, 128, xq.data(), ldq1, xs.data(),
+                      xsum.data());
+      },
+      [&] {
+        quantize_rows(pool, mlp_x.data(), kTokens, kMlp, kMlp, 8, 128, xq.data(), ldq2, xs.data(),
+                      xsum.data());
+      },
+      [&] { rms_norm(pool, q.data(), kTokens, kModel, w.data(), 1e-6, out.data()); },
+      [&] {
+        rope(pool, rope_x.data(), kTokens, kHeads, kHeadDim, kModel, cosines.data(), sines.data(),
+             kTokens);
+      },
+      [&] { add(pool, q.data(), k.data(), kTokens * kModel, out.data()); },
+      [&] { embedding(pool, ids.data(), kTokens, table.data(), kVocab, kModel, out.data()); },
+  });
+  for (size_t i = 0; i < t.size(); ++i) {
+    std::printf("%-26s %8.1f us median %8.1f us best\n", names[i], t[i].median * 1e6,
+                t[i].best * 1e6);
+  }
+}
+
 }  // namespace
 
-/// Optional argument: the thread count (default 2, the target machine's cores).
+/// Optional arguments: the thread count (default 2, the target machine's cores), then `ops` to
+/// time the model ops alone.
 int main(int argc, char** argv) {
   ThreadPool pool(argc > 1 ? std::atoi(argv[1]) : 2);
   openblas_set_num_threads(pool.size());
   std::printf("path %s (detected %s), OpenBLAS core %s, %d threads, median of %d runs\n",
               isa_name(active_isa()), isa_name(detected_isa()), openblas_get_corename(),
               pool.size(), kRuns);
+  bench_ops(pool);
+  if (argc > 2 && std::string(argv[2]) == "ops") return 0;
   bench_sgemm(pool, 256, 1024, 32000);
   bench_sgemm(pool, 256, 1024, 1024);
   const int64_t shapes[][2] = {{1024, 1024}, {1024, 2816}, {2816, 1024}};
