@@ -1,6 +1,7 @@
 import ArgumentParser
 import DQCDriver
 import DQCInterp
+import Foundation
 
 /// Sampler flags shared by `run` and `eval`.
 struct SamplerFlags: ParsableArguments {
@@ -110,6 +111,9 @@ struct Eval: ParsableCommand {
   @Option(help: "Sequences per forward pass.")
   var batchSize = 64
 
+  @Option(help: "Write every sampled answer here (JSONL: index, answer_ids), to compare models.")
+  var answers: String?
+
   @Option(help: "Threads for matrix products (interpreter) or kernels (runtime).")
   var threads = 2
 
@@ -125,7 +129,14 @@ struct Eval: ParsableCommand {
       job.nll = nll
       job.batchSize = batchSize
       do {
-        print(try job.run(model: loaded).text)
+        let result = try job.run(model: loaded)
+        if let answers {
+          let lines = result.answers.enumerated().map { i, ids in
+            "{\"index\": \(i), \"answer_ids\": [\(ids.map(String.init).joined(separator: ", "))]}\n"
+          }
+          try Data(lines.joined().utf8).write(to: URL(fileURLWithPath: answers))
+        }
+        print(result.text)
       } catch let error as DriverError {
         throw error
       } catch {

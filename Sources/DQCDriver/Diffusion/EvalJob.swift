@@ -73,6 +73,9 @@ public struct EvalJob: Sendable {
     /// After each quarter of the denoising steps: answer tokens committed so far and how many of
     /// them equal the reference (problems with `answer_ids` only).
     public var quarters: [(committed: Int, correct: Int)] = []
+    /// The sampled answer (generated tokens, EOS padding included) of every problem, in file
+    /// order.
+    public var answers: [[Int64]] = []
 
     /// Accuracy in [0, 1].
     public var accuracy: Double { Double(correct) / Double(max(total, 1)) }
@@ -115,6 +118,7 @@ public struct EvalJob: Sendable {
     let records = try records(for: model)
     var correct = 0
     var quarters = Array(repeating: (committed: 0, correct: 0), count: 4)
+    var answers = Array(repeating: [Int64](), count: records.count)
     var progress = ProgressReporter(label: "eval", total: records.count)
     var done = 0
     // Batch problems that share prompt and answer lengths.
@@ -149,6 +153,7 @@ public struct EvalJob: Sendable {
         }
         for (i, sequence) in zip(chunk, outputs) {
           let r = records[i]
+          answers[i] = Array(sequence[r.prompt.count...])
           if let expected = r.answerIDs {
             if Array(sequence[r.prompt.count...]) == expected { correct += 1 }
           } else if model.text(model.answer(of: sequence, promptLength: r.prompt.count)) == r.answer
@@ -168,7 +173,8 @@ public struct EvalJob: Sendable {
         nllRows.append((ratio, value, tokens))
       }
     }
-    return Result(total: records.count, correct: correct, nll: nllRows, quarters: quarters)
+    return Result(
+      total: records.count, correct: correct, nll: nllRows, quarters: quarters, answers: answers)
   }
 
   /// Mean negative log-likelihood of the true answer tokens at masked positions, when each

@@ -19,7 +19,7 @@ const char* const kOpNames[] = {"",        "embedding", "rms_norm", "quantize", 
 }  // namespace
 
 CpuSession::CpuSession(const LoadedBundle& bundle, int threads)
-    : bundle_(bundle), pool_(threads) {
+    : bundle_(bundle), pool_(threads), serial_(1) {
   const char* profile = std::getenv("DQC_PROFILE_KERNELS");
   profile_ = profile != nullptr && profile[0] != '\0' && profile[0] != '0';
 }
@@ -63,6 +63,8 @@ Status CpuSession::create(const LoadedBundle& bundle, int threads,
       p.v_bits = int(k.ints[5]);
       scratch = std::max(scratch, attention_scratch_size(p, session->pool_.size()));
     }
+    if (k.op == DQC_OP_QLINEAR || k.op == DQC_OP_LINEAR)
+      session->macs_per_row_ += double(k.ints[0]) * double(k.ints[1]);
     if (k.op != DQC_OP_QLINEAR) continue;
     const TensorEntry& codes = session->tensor(k.operands[3]);
     const TensorEntry& scales = session->tensor(k.operands[4]);
@@ -97,6 +99,10 @@ Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits) {
     return fail(DQC_ERROR_ARGUMENT, "forward: " + std::to_string(count) + " tokens; the plan serves 1 to " + std::to_string(plan.seq_len));
   const int64_t rows = count;
   passes_++;
+  // Small passes (a short sequence through a small model) run on the calling thread: waking
+  // workers for each of dozens of tiny kernels would cost more than it saves. Results are the
+  // same bits either way.
+  ThreadPool& pool = double(rows) * double(macs_per_row_) < kParallelMacs ? serial_ : pool_;
   for (size_t i = 0; i < plan.kernels.size(); i++) {
     const PlanKernel& k = plan.kernels[i];
     const auto start = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
@@ -109,14 +115,14 @@ Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits) {
     float* out = value<float>(k.results[0]);
     switch (k.op) {
       case DQC_OP_EMBEDDING:
-        if (!embedding(pool_, ids, rows, weight(1), k.ints[0], k.ints[1], out))
+        if (!embedding(pool, ids, rows, weight(1), k.ints[0], k.ints[1], out))
           return fail(DQC_ERROR_ARGUMENT, "forward: a token id lies outside the vocabulary of " + std::to_string(k.ints[0]));
         break;
       case DQC_OP_RMS_NORM:
-        rms_norm(pool_, f32(0), rows, k.ints[0], weight(1), k.floats[0], out);
+        rms_norm(pool, f32(0), rows, k.ints[0], weight(1), k.floats[0], out);
         break;
       case DQC_OP_QUANTIZE:
-        quantize_rows(pool_, f32(0), rows, k.ints[0], k.ints[0], int(k.ints[1]), k.ints[2],
+        quantize_rows(pool, f32(0), rows, k.ints[0], k.ints[0], int(k.ints[1]), k.ints[2],
                       value<int8_t>(k.results[0]), k.ints[3], value<float>(k.results[1]),
                       value<int32_t>(k.results[2]));
         break;
@@ -132,19 +138,19 @@ Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits) {
         w.zero_panel = prepared_[i].zeros.data();
         w.bias = optional_weight(6);
         const PlanValue& xq = plan.values[in[0].index];
-        qgemm(pool_, value<int8_t>(in[0].index), xq.width, value<float>(in[1].index),
+        qgemm(pool, value<int8_t>(in[0].index), xq.width, value<float>(in[1].index),
               value<int32_t>(in[2].index), rows, w, out, w.n);
         break;
       }
       case DQC_OP_LINEAR:
-        sgemm_packed(pool_, f32(0), rows, k.ints[1], k.ints[1], weight(1), k.ints[0],
+        sgemm_packed(pool, f32(0), rows, k.ints[1], k.ints[1], weight(1), k.ints[0],
                      optional_weight(2), out, k.ints[0]);
         break;
       case DQC_OP_ROPE: {
         int64_t width = k.ints[0] * k.ints[1];
         const float* x = f32(0);
         if (x != out) std::memcpy(out, x, size_t(rows * width) * sizeof(float));
-        rope(pool_, out, rows, k.ints[0], k.ints[1], width, weight(1), weight(2), rows);
+        rope(pool, out, rows, k.ints[0], k.ints[1], width, weight(1), weight(2), rows);
         break;
       }
       case DQC_OP_ATTENTION: {
@@ -160,14 +166,14 @@ Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits) {
         p.scale = float(k.floats[0]);
         p.v_scales = optional_weight(3);
         int64_t qw = p.heads * p.head_dim, kw = p.kv_heads * p.head_dim;
-        attention(pool_, f32(0), qw, f32(1), kw, f32(2), kw, p, out, qw, scratch_.data());
+        attention(pool, f32(0), qw, f32(1), kw, f32(2), kw, p, out, qw, scratch_.data());
         break;
       }
       case DQC_OP_SWIGLU:
-        swiglu(pool_, f32(0), f32(1), rows * k.ints[0], out);
+        swiglu(pool, f32(0), f32(1), rows * k.ints[0], out);
         break;
       case DQC_OP_ADD:
-        add(pool_, f32(0), f32(1), rows * k.ints[0], out);
+        add(pool, f32(0), f32(1), rows * k.ints[0], out);
         break;
       default:
         return fail(DQC_ERROR_UNSUPPORTED, "forward: kernel op " + std::to_string(k.op));

@@ -44,8 +44,13 @@ class CpuSession {
   }
   const TensorEntry& tensor(const PlanRef& ref) const { return bundle_.image.tensors()[ref.index]; }
 
+  /// Below this many multiply-adds a forward pass runs on the calling thread alone.
+  static constexpr double kParallelMacs = 64e6;
+
   const LoadedBundle& bundle_;
   ThreadPool pool_;
+  ThreadPool serial_;
+  double macs_per_row_ = 0;  // multiply-adds of the linear layers per token
   uint8_t* arena_ = nullptr;
   size_t arena_size_ = 0;
   std::vector<uint8_t> scratch_;
