@@ -5,6 +5,7 @@
 // Rules checked: integer results (codes, sums, layouts) exactly; float results within the
 // tolerance stated at each check; every ISA path and thread count bit-identical to the first.
 // Prints one line per failing check and ends with "N passed, M failed"; exits 1 on a failure.
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -14,8 +15,10 @@
 #include <vector>
 
 #include "kernels.h"
+#include "vec_math.h"
 
 using namespace dqc::rt;
+namespace vmath = dqc::rt::vmath;
 
 namespace {
 
@@ -602,6 +605,105 @@ void test_sgemm_packed() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// vec_math.h: exp and the p-level division
+
+/// |got - exp(x)| in units in the last place of the f32 result near exp(x) (float64 exp as the
+/// reference; subnormal results in units of 2^-149; an overflow to +inf measured against 2^128).
+double exp_ulp_error(float x, float got) {
+  const double want = std::exp(static_cast<double>(x));
+  const double value = std::isinf(got) ? std::ldexp(1.0, 128) : got;
+  const double w = std::fmin(want, std::ldexp(1.0, 128));
+  int e = 0;
+  std::frexp(w, &e);
+  const double ulp = w < std::ldexp(1.0, -126) ? std::ldexp(1.0, -149) : std::ldexp(1.0, e - 24);
+  return std::fabs(value - w) / ulp;
+}
+
+using ExpArray = void (*)(const float*, int64_t, float*);
+
+#if defined(__x86_64__)
+// The vector functions need their target features; call them only where the CPU has them.
+DQC_TARGET_AVX2 void exp_avx2_array(const float* x, int64_t n, float* y) {
+  vmath::exp_array_avx2(x, n, y);
+}
+DQC_TARGET_AVX512 void exp_avx512_array(const float* x, int64_t n, float* y) {
+  vmath::exp_array_avx512(x, n, y);
+}
+#endif
+
+void test_vec_exp() {
+  std::vector<std::pair<const char*, ExpArray>> paths = {{"scalar", vmath::exp_array_scalar}};
+#if defined(__x86_64__)
+  if (detected_isa() >= Isa::avx2) paths.push_back({"avx2", exp_avx2_array});
+  if (detected_isa() >= Isa::avx512_vnni) paths.push_back({"avx512", exp_avx512_array});
+#endif
+  // A dense sweep: every 1021st bit pattern over all floats (every binade of the
+  // range where exp is neither 0 nor inf is covered thousands of times), then the edges.
+  std::vector<float> x;
+  for (uint64_t bits = 0; bits <= 0xFFFFFFFFu; bits += 1021) {
+    float f = vmath::bits_float(static_cast<int32_t>(static_cast<uint32_t>(bits)));
+    if (std::isnan(f)) continue;
+    if (std::fabs(f) < 110 || bits % (1021 * 64) == 0) x.push_back(f);
+  }
+  const float edges[] = {0.0f, -0.0f, INFINITY, -INFINITY, FLT_MIN, -FLT_MIN, FLT_MAX, -FLT_MAX,
+                         88.72283f, 88.722839f, 88.72284f, 89.0f, -87.33654f, -103.278931f,
+                         -103.972084f, -104.0f, -105.0f, 1e-10f, -1e-10f, 0.34657359f};
+  x.insert(x.end(), std::begin(edges), std::end(edges));
+  for (float f = -104.5f; f < 89.5f; f += 1.0f / 1024) x.push_back(f);  // near every n
+
+  std::vector<float> first(x.size()), y(x.size());
+  for (size_t p = 0; p < paths.size(); ++p) {
+    paths[p].second(x.data(), static_cast<int64_t>(x.size()), p == 0 ? first.data() : y.data());
+    const std::vector<float>& got = p == 0 ? first : y;
+    double worst = 0;
+    float worst_x = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double err = exp_ulp_error(x[i], got[i]);
+      if (!(err <= worst)) {
+        worst = err;
+        worst_x = x[i];
+      }
+    }
+    std::printf("exp %s: max error %.3f ulp over %zu values\n", paths[p].first, worst, x.size());
+    CHECK(worst <= 2.0, "exp %s: %.3f ulp at %.9g", paths[p].first, worst,
+          static_cast<double>(worst_x));
+    CHECK(same_bits(first.data(), got.data(), x.size() * sizeof(float)),
+          "exp %s differs bitwise from scalar", paths[p].first);
+    // Specials, exactly.
+    const float special[] = {-INFINITY, INFINITY, NAN, -200.0f, 200.0f, 0.0f, -0.0f};
+    float out[7];
+    paths[p].second(special, 7, out);
+    CHECK(out[0] == 0 && !std::signbit(out[0]) && out[1] == INFINITY && std::isnan(out[2]) &&
+              out[3] == 0 && out[4] == INFINITY && out[5] == 1 && out[6] == 1,
+          "exp %s specials: %g %g %g %g %g %g %g", paths[p].first, out[0], out[1], out[2], out[3],
+          out[4], out[5], out[6]);
+  }
+}
+
+void test_div_levels() {
+  // div_levels(k, L, 1 / L) == k / L for every integer k in [0, L], L = 2^bits - 1: all k for
+  // bits <= 16, 50000 random ones (and the ends) for 17..24.
+  int64_t bad = 0;
+  for (int bits = 1; bits <= vmath::kMaxExactBits; ++bits) {
+    const int64_t levels = (int64_t{1} << bits) - 1;
+    const float l = static_cast<float>(levels), inv = 1 / l;
+    auto check = [&](int64_t k) {
+      const float kf = static_cast<float>(k);
+      bad += vmath::div_levels(kf, l, inv) != kf / l;
+    };
+    if (bits <= 16) {
+      for (int64_t k = 0; k <= levels; ++k) check(k);
+    } else {
+      check(0);
+      check(levels);
+      for (int i = 0; i < 50000; ++i)
+        check(std::uniform_int_distribution<int64_t>(0, levels)(rng));
+    }
+  }
+  CHECK(bad == 0, "div_levels differs from the division %lld times", static_cast<long long>(bad));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Model ops
 
 /// Runs op(pool, out) on 1, 2 and 3 threads; checks each against `check` and against 1 thread.
@@ -620,6 +722,26 @@ void across_threads(const char* name, size_t size, const Op& op, const Check& ch
   }
 }
 
+/// across_threads on every ISA path; every path must also give the first path's (scalar's) bits.
+template <typename Op, typename Check>
+void across_isas(const char* name, size_t size, const Op& op, const Check& check) {
+  std::vector<float> first;
+  for (Isa isa : available_isas()) {
+    set_active_isa(isa);
+    const std::string label = std::string(name) + " isa=" + isa_name(isa);
+    across_threads(
+        label.c_str(), size,
+        [&](ThreadPool& pool, std::vector<float>& out) {
+          op(pool, out);
+          if (first.empty()) first = out;
+          CHECK(same_bits(first.data(), out.data(), size * sizeof(float)),
+                "%s threads=%d differs bitwise from scalar", label.c_str(), pool.size());
+        },
+        check);
+  }
+  set_active_isa(detected_isa());
+}
+
 std::string count_bad(int64_t bad) { return bad == 0 ? "" : std::to_string(bad) + " values off"; }
 
 void test_embedding() {
@@ -627,7 +749,7 @@ void test_embedding() {
   const std::vector<float> table = random_floats(vocab * d);
   std::vector<int64_t> ids(rows);
   for (int64_t& id : ids) id = uniform_int(0, vocab - 1);
-  across_threads(
+  across_isas(
       "embedding", rows * d,
       [&](ThreadPool& pool, std::vector<float>& out) {
         CHECK(embedding(pool, ids.data(), rows, table.data(), vocab, d, out.data()),
@@ -655,12 +777,12 @@ void test_embedding() {
 }
 
 void test_rms_norm() {
-  for (int64_t d : {1, 7, 1024}) {
+  for (int64_t d : {1, 7, 37, 100, 1024}) {
     const int64_t rows = 37;
     const double eps = 1e-6;
     const std::vector<float> x = random_floats(rows * d, -3, 3);
     const std::vector<float> w = random_floats(d, 0.5f, 1.5f);
-    across_threads(
+    across_isas(
         "rms_norm", rows * d,
         [&](ThreadPool& pool, std::vector<float>& out) {
           rms_norm(pool, x.data(), rows, d, w.data(), eps, out.data());
@@ -683,12 +805,19 @@ void test_rms_norm() {
   }
 }
 
+void test_rope_case(int64_t dh);
+
 void test_rope() {
-  const int64_t rows = 37, heads = 3, dh = 16, seq = 10, ldx = heads * dh + 4;
+  // half = 8 (one AVX2 vector, a part of an AVX-512 one), 32 and 18 (vector tails).
+  for (int64_t dh : {16, 64, 36}) test_rope_case(dh);
+}
+
+void test_rope_case(int64_t dh) {
+  const int64_t rows = 37, heads = 3, seq = 10, ldx = heads * dh + 4;
   const std::vector<float> x = random_floats(rows * ldx, -2, 2);
   const std::vector<float> cosines = random_floats(seq * dh);
   const std::vector<float> sines = random_floats(seq * dh);
-  across_threads(
+  across_isas(
       "rope", x.size(),
       [&](ThreadPool& pool, std::vector<float>& out) {
         out = x;
@@ -719,11 +848,20 @@ void test_rope() {
       });
 }
 
+void test_elementwise_case(int64_t n);
+
 void test_elementwise() {
-  const int64_t n = 40000;  // several blocks of elements
-  const std::vector<float> a = random_floats(n, -12, 12);
+  // 40000: several blocks of elements; 40007: and a tail shorter than any vector.
+  for (int64_t n : {int64_t{40000}, int64_t{40007}}) test_elementwise_case(n);
+}
+
+void test_elementwise_case(int64_t n) {
+  std::vector<float> a = random_floats(n, -12, 12);
   const std::vector<float> b = random_floats(n, -3, 3);
-  across_threads(
+  // Gates where exp(-g) overflows (silu = -0) or vanishes (silu = g), and zeros.
+  const float extremes[] = {-200.0f, -100.0f, -88.0f, -87.0f, 0.0f, -0.0f, 17.0f, 88.8f, 200.0f};
+  for (size_t i = 0; i < sizeof extremes / sizeof extremes[0]; ++i) a[i * 7] = extremes[i];
+  across_isas(
       "swiglu", n,
       [&](ThreadPool& pool, std::vector<float>& out) {
         swiglu(pool, a.data(), b.data(), n, out.data());
@@ -732,12 +870,13 @@ void test_elementwise() {
         int64_t bad = 0;
         for (size_t i = 0; i < out.size(); ++i) {
           const double g = a[i], want = g / (1 + std::exp(-g)) * b[i];
-          // expf (1 ulp) and three f32 roundings.
+          // exp (<= 2 ulp: vec_math.h) and three f32 roundings; below f32's smallest normal,
+          // an absolute bound.
           bad += std::fabs(out[i] - want) <= 5e-7 * std::fabs(want) + 1e-37 ? 0 : 1;
         }
         return count_bad(bad);
       });
-  across_threads(
+  across_isas(
       "add", n,
       [&](ThreadPool& pool, std::vector<float>& out) {
         add(pool, a.data(), b.data(), n, out.data());
@@ -956,6 +1095,16 @@ void test_attention() {
   p.v_bits = 4;
   test_attention_case(p, false);
   test_attention_case(p, true);
+  // head_dim not a multiple of 16 (a padded V panel), 2 kv heads.
+  p.seq = 37;
+  p.heads = 4;
+  p.kv_heads = 2;
+  p.head_dim = 24;
+  p.scale = 0.2f;
+  p.qk_bits = p.p_bits = p.v_bits = 8;
+  test_attention_case(p, false);
+  p.qk_bits = p.p_bits = p.v_bits = 0;
+  test_attention_case(p, false);
 }
 
 }  // namespace
@@ -969,6 +1118,8 @@ int main() {
   test_qgemm();
   test_f32_pack();
   test_sgemm_packed();
+  test_vec_exp();
+  test_div_levels();
   test_embedding();
   test_rms_norm();
   test_rope();

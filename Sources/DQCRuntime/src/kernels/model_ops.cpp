@@ -71,14 +71,19 @@ void rms_row_scalar(const float* x, int64_t d, const float* w, double eps, float
 // --- RoPE: one head of one row (dh / 2 = half). Products and sums rounded separately (no FMA
 // contraction), as in the interpreter.
 
-void rope_head_scalar(float* v, int64_t half, const float* c, const float* s) {
-  for (int64_t i = 0; i < half; ++i) {
+/// Pairs (i, i + half) for i in [begin, half).
+void rope_pairs_scalar(float* v, int64_t begin, int64_t half, const float* c, const float* s) {
+  for (int64_t i = begin; i < half; ++i) {
     const float x1 = v[i], x2 = v[i + half];
     const float a = x1 * c[i], b = x2 * s[i];
     const float e = x2 * c[i + half], f = x1 * s[i + half];
     v[i] = a - b;
     v[i + half] = e + f;
   }
+}
+
+void rope_head_scalar(float* v, int64_t half, const float* c, const float* s) {
+  rope_pairs_scalar(v, 0, half, c, s);
 }
 
 // --- SwiGLU and add over [begin, end).
@@ -160,7 +165,7 @@ DQC_TARGET_AVX2 void rope_head_avx2(float* v, int64_t half, const float* c, cons
     _mm256_storeu_ps(v + i, _mm256_sub_ps(a, b));
     _mm256_storeu_ps(v + i + half, _mm256_add_ps(e, f));
   }
-  if (i < half) rope_head_scalar(v + i, half - i, c + i, s + i);
+  rope_pairs_scalar(v, i, half, c, s);
 }
 
 DQC_TARGET_AVX512 void rope_head_avx512(float* v, int64_t half, const float* c, const float* s) {

@@ -40,10 +40,17 @@ struct WeightBlock {
 
 /// Asks for lines [begin, end) of block b to be brought into the cache (L2), ahead of use.
 void prefetch(const detail::SgemmArgs& a, const WeightBlock& b, int64_t begin, int64_t end) {
+  if (begin >= end) return;
   const int64_t per_panel = (b.k1 - b.k0) * kF32PanelN * sizeof(float) / 64;
+  // One division for the first line, then a walk (no division per line).
+  int64_t in_panel = begin % per_panel;
+  const float* panel = a.w + (b.p0 + begin / per_panel) * a.k * kF32PanelN + b.k0 * kF32PanelN;
   for (int64_t line = begin; line < end; ++line) {
-    const float* panel = a.w + (b.p0 + line / per_panel) * a.k * kF32PanelN;
-    __builtin_prefetch(panel + b.k0 * kF32PanelN + line % per_panel * 16, 0, 2);
+    __builtin_prefetch(panel + in_panel * 16, 0, 2);
+    if (++in_panel == per_panel) {
+      in_panel = 0;
+      panel += a.k * kF32PanelN;
+    }
   }
 }
 
