@@ -1,5 +1,8 @@
 // qgemm.cpp: the quantized linear layer's driver: picks the instruction-set path and spreads
-// its output tiles over the pool.
+// its work over the pool.
+#include <cstdlib>
+#include <memory>
+
 #include "kernels.h"
 #include "qgemm_paths.h"
 
@@ -23,6 +26,9 @@ detail::QgemmPath select_path(Isa isa, int bits) {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// Staging a panel block pays off from about this many row tiles (measured: AVX-512, 4-bit).
+constexpr int64_t kStageRowTiles = 4;
+
 }  // namespace
 
 void qgemm(ThreadPool& pool, const int8_t* xq, int64_t ldq, const float* xs, const int32_t* xsum,
@@ -33,24 +39,43 @@ void qgemm(ThreadPool& pool, const int8_t* xq, int64_t ldq, const float* xs, con
       xq, ldq, xs, xsum, &w, y, ldy, w.k / w.group, ceil_div(w.k, block_k)};
   const detail::QgemmPath path = select_path(active_isa(), w.bits);
 
-  // Rows are cut into near-equal blocks of at most path.mr (so no tile is left with a few rows);
-  // panels into blocks of path.np. Tiles run panel block by panel block, so consecutive tiles
-  // (one thread's share) reuse the same weights while they are hot in L1.
+  // The work units are panel blocks of path.np panels by all rows (cut into near-equal tiles of
+  // at most path.mr rows, so no tile is left with a few rows): a unit of enough row tiles stages
+  // its panels once (where the path stages) and streams them, hot in L1/L2, past every row tile. Only when there are fewer panel blocks than threads are the rows cut into several
+  // units too.
   const int64_t panels = ceil_div(w.n, kQ4PanelN);
   const int64_t row_tiles = ceil_div(rows, path.mr);
-  const int64_t panel_tiles = ceil_div(panels, path.np);
+  const int64_t panel_blocks = ceil_div(panels, path.np);
+  const int64_t want_units = ceil_div(pool.size(), panel_blocks);
+  const int64_t row_units = want_units < row_tiles ? want_units : row_tiles;
+  const size_t scratch_bytes = static_cast<size_t>(path.np * kQ4PanelN * 8 * ceil_div(w.k, 8));
   struct Job {
     const detail::QgemmArgs& args;
     detail::QgemmPath path;
-    int64_t rows, panels, row_tiles;
-  } job{args, path, rows, panels, row_tiles};
-  pool.parallel_for(row_tiles * panel_tiles, [&job](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t rt = t % job.row_tiles, p0 = t / job.row_tiles * job.path.np;
-      const int64_t r0 = job.rows * rt / job.row_tiles;
-      const int64_t r1 = job.rows * (rt + 1) / job.row_tiles;
-      const int64_t np = job.panels - p0 < job.path.np ? job.panels - p0 : job.path.np;
-      job.path.tile(job.args, r0, static_cast<int>(r1 - r0), p0, static_cast<int>(np));
+    int64_t rows, panels, row_tiles, row_units;
+    size_t scratch_bytes;
+  } job{args, path, rows, panels, row_tiles, row_units, scratch_bytes};
+  pool.parallel_for(panel_blocks * row_units, [&job](int64_t begin, int64_t end) {
+    std::unique_ptr<uint8_t, decltype(&std::free)> scratch(nullptr, &std::free);
+    const QWeight& w = *job.args.w;
+    for (int64_t u = begin; u < end; ++u) {
+      const int64_t p0 = u / job.row_units * job.path.np, ru = u % job.row_units;
+      const int np = static_cast<int>(job.panels - p0 < job.path.np ? job.panels - p0 : job.path.np);
+      const int64_t rt0 = job.row_tiles * ru / job.row_units;
+      const int64_t rt1 = job.row_tiles * (ru + 1) / job.row_units;
+      const bool stage = job.path.stage != nullptr && rt1 - rt0 >= kStageRowTiles;
+      if (stage && scratch == nullptr) {
+        scratch.reset(static_cast<uint8_t*>(std::aligned_alloc(64, job.scratch_bytes)));
+      }
+      const bool staged = stage && scratch != nullptr;  // (unstaged if out of memory)
+      const uint8_t* panels = staged ? job.path.stage(job.args, p0, np, scratch.get())
+                                     : w.packed + p0 * job.args.k_blocks * 64;
+      const detail::QgemmTile tile = staged ? job.path.staged_tile : job.path.tile;
+      for (int64_t rt = rt0; rt < rt1; ++rt) {
+        const int64_t r0 = job.rows * rt / job.row_tiles;
+        const int64_t r1 = job.rows * (rt + 1) / job.row_tiles;
+        tile(job.args, panels, r0, static_cast<int>(r1 - r0), p0, np);
+      }
     }
   });
 }

@@ -36,13 +36,12 @@ DQC_AVX2 inline __m256i lane_mask(int64_t channels) {
 }
 
 template <int MR, int BITS>
-DQC_AVX2 void tile(const QgemmArgs& a, int64_t r0, int64_t p) {
+DQC_AVX2 void tile(const QgemmArgs& a, const uint8_t* panel, int64_t r0, int64_t p) {
   const QWeight& w = *a.w;
   const int8_t* x = a.xq + r0 * a.ldq;
   const int64_t ldq = a.ldq;
   constexpr int64_t block_k = BITS == 4 ? kQ4BlockK : kQ8BlockK;
   const int64_t blocks_per_group = w.group / block_k;
-  const uint8_t* panel = w.packed + p * a.k_blocks * 64;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i sixteens = _mm256_set1_epi16(16);
@@ -120,7 +119,7 @@ DQC_AVX2 void tile(const QgemmArgs& a, int64_t r0, int64_t p) {
   }
 }
 
-using TileFn = void (*)(const QgemmArgs&, int64_t, int64_t);
+using TileFn = void (*)(const QgemmArgs&, const uint8_t*, int64_t, int64_t);
 
 template <int BITS, size_t... I>
 constexpr TileFn tile_for_rows(int mr, std::index_sequence<I...>) {
@@ -129,13 +128,13 @@ constexpr TileFn tile_for_rows(int mr, std::index_sequence<I...>) {
 }
 
 template <int BITS>
-void run(const QgemmArgs& a, int64_t r0, int mr, int64_t p0, int) {
-  tile_for_rows<BITS>(mr, std::make_index_sequence<kRows>())(a, r0, p0);
+void run(const QgemmArgs& a, const uint8_t* panel, int64_t r0, int mr, int64_t p0, int) {
+  tile_for_rows<BITS>(mr, std::make_index_sequence<kRows>())(a, panel, r0, p0);
 }
 
 }  // namespace
 
-QgemmPath qgemm_path_avx2(int bits) { return {kRows, 1, bits == 4 ? run<4> : run<8>}; }
+QgemmPath qgemm_path_avx2(int bits) { return {kRows, 1, bits == 4 ? run<4> : run<8>, nullptr, nullptr}; }
 
 }  // namespace dqc::rt::detail
 

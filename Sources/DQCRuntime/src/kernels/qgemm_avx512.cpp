@@ -1,10 +1,12 @@
 // qgemm_avx512.cpp: the AVX-512 VNNI qgemm path.
 //
-// A tile is up to 8 rows by 2 panels (32 channels): 16 zmm int32 accumulators, each a row
-// times 16 channels (more rows make clang spill inside the inner loop). One 64-byte block of a
-// 4-bit panel holds [16 channels x 4 columns] twice (low and high nibbles), exactly vpdpbusd's
-// layout: u8 codes times the row's 4 s8 activations broadcast to every lane. 8-bit panels need no
-// unpacking.
+// Tiles read layout 2 (q8-n16k4): a 64-byte block of a panel is [16 channels x 4 columns] of u8
+// codes, exactly vpdpbusd's layout (codes times the row's 4 s8 activations broadcast to every
+// lane). 8-bit weights are read as packed. 4-bit ones are staged: each panel block's nibbles are
+// unpacked to bytes once, into the work unit's scratch, and read from there (L1/L2) by all its
+// row tiles; a block of a few row tiles unpacks them in registers instead. A tile is up to 8 rows
+// by 2 panels (32 channels): 16 zmm int32 accumulators, each a row times 16 channels (more rows
+// make clang spill inside the inner loop).
 #if defined(__x86_64__)
 
 #include <immintrin.h>
@@ -29,17 +31,36 @@ DQC_AVX512 inline __m512i broadcast4(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-template <int MR, int NP, int BITS>
-DQC_AVX512 void tile(const QgemmArgs& a, int64_t r0, int64_t p0) {
+/// Unpacks layout-1 panels [p0, p0 + np) to layout 2: each 64-byte block (8 columns) becomes
+/// its low nibbles (columns 8b..8b+3) then its high ones (8b+4..8b+7).
+DQC_AVX512 const uint8_t* stage_q4(const QgemmArgs& a, int64_t p0, int np, uint8_t* scratch) {
+  const uint8_t* src = a.w->packed + p0 * a.k_blocks * 64;
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  for (int64_t b = 0; b < np * a.k_blocks; ++b) {
+    const __m512i raw = _mm512_loadu_si512(src + b * 64);
+    _mm512_store_si512(scratch + b * 128, _mm512_and_si512(raw, low4));
+    _mm512_store_si512(scratch + b * 128 + 64, _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4));
+  }
+  return scratch;
+}
+
+/// LAYOUT 2: the panels are layout 2 (8-bit weights, or 4-bit ones staged); LAYOUT 1: they are
+/// layout 1, unpacked in registers block by block (cheaper than staging for a few row tiles).
+template <int MR, int NP, int LAYOUT>
+DQC_AVX512 void tile(const QgemmArgs& a, const uint8_t* panels, int64_t r0, int64_t p0) {
   const QWeight& w = *a.w;
-  const int8_t* x = a.xq + r0 * a.ldq;
-  const int64_t ldq = a.ldq;
-  constexpr int64_t block_k = BITS == 4 ? kQ4BlockK : kQ8BlockK;
-  const int64_t blocks_per_group = w.group / block_k;
+  const int8_t* x[MR];
+  DQC_UNROLL
+  for (int i = 0; i < MR; ++i) x[i] = a.xq + (r0 + i) * a.ldq;
+  const int64_t blocks_per_group = w.group / 4;  // 4-column blocks of layout 2
+  const int64_t panel_bytes = a.k_blocks * 64 * (LAYOUT == 2 && w.bits == 4 ? 2 : 1);
+  // xsum in [-128 * group, 127 * group] fits int16 for groups up to 256: then vpmaddwd of the
+  // int16 pairs (-zero, 0) and (xsum, its sign bits) starts the accumulators at -zero * xsum in one instruction
+  // (vpmulld is two, and the subtraction a third).
+  const bool short_groups = w.group <= 256;
   const uint8_t* panel[NP];
   DQC_UNROLL
-  for (int j = 0; j < NP; ++j) panel[j] = w.packed + (p0 + j) * a.k_blocks * 64;
-  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  for (int j = 0; j < NP; ++j) panel[j] = panels + j * panel_bytes;
 
   __m512 out[MR][NP];
   DQC_UNROLL
@@ -48,17 +69,41 @@ DQC_AVX512 void tile(const QgemmArgs& a, int64_t r0, int64_t p0) {
     for (int j = 0; j < NP; ++j) out[i][j] = _mm512_setzero_ps();
   }
   for (int64_t g = 0; g < a.groups; ++g) {
-    __m512i acc[MR][NP];
+    __m512 scale[NP];
+    __m512i zero[NP];
     DQC_UNROLL
-    for (int i = 0; i < MR; ++i) {
-      DQC_UNROLL
-      for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_setzero_si512();
+    for (int j = 0; j < NP; ++j) {
+      const int64_t params = ((p0 + j) * a.groups + g) * kQ4PanelN;
+      scale[j] = _mm512_loadu_ps(w.scale_panel + params);
+      zero[j] = _mm512_loadu_si512(w.zero_panel + params);
     }
-    for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
-      const int8_t* xb = x + b * block_k;
-      __m512i code[NP];
-      if constexpr (BITS == 4) {
-        __m512i raw[NP];
+    __m512i acc[MR][NP];
+    if (short_groups) {
+      __m512i neg_zero[NP];
+      DQC_UNROLL
+      for (int j = 0; j < NP; ++j) {
+        neg_zero[j] = _mm512_and_si512(_mm512_sub_epi32(_mm512_setzero_si512(), zero[j]),
+                                       _mm512_set1_epi32(0xFFFF));
+      }
+      DQC_UNROLL
+      for (int i = 0; i < MR; ++i) {
+        const __m512i xsum = _mm512_set1_epi32(a.xsum[(r0 + i) * a.groups + g]);
+        DQC_UNROLL
+        for (int j = 0; j < NP; ++j) {
+          acc[i][j] = _mm512_madd_epi16(neg_zero[j], xsum);
+        }
+      }
+    } else {
+      DQC_UNROLL
+      for (int i = 0; i < MR; ++i) {
+        DQC_UNROLL
+        for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_setzero_si512();
+      }
+    }
+    if constexpr (LAYOUT == 1) {
+      const __m512i low4 = _mm512_set1_epi8(0x0F);
+      for (int64_t b = g * blocks_per_group / 2; b < (g + 1) * blocks_per_group / 2; ++b) {
+        __m512i raw[NP], code[NP];
         DQC_UNROLL
         for (int j = 0; j < NP; ++j) {
           raw[j] = _mm512_loadu_si512(panel[j] + b * 64);
@@ -66,7 +111,7 @@ DQC_AVX512 void tile(const QgemmArgs& a, int64_t r0, int64_t p0) {
         }
         DQC_UNROLL
         for (int i = 0; i < MR; ++i) {
-          const __m512i xv = broadcast4(xb + i * ldq);
+          const __m512i xv = broadcast4(x[i] + b * 8);
           DQC_UNROLL
           for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], code[j], xv);
         }
@@ -76,36 +121,33 @@ DQC_AVX512 void tile(const QgemmArgs& a, int64_t r0, int64_t p0) {
         }
         DQC_UNROLL
         for (int i = 0; i < MR; ++i) {
-          const __m512i xv = broadcast4(xb + i * ldq + 4);
+          const __m512i xv = broadcast4(x[i] + b * 8 + 4);
           DQC_UNROLL
           for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], code[j], xv);
         }
-      } else {
+      }
+    } else {
+      for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
+        __m512i code[NP];
         DQC_UNROLL
         for (int j = 0; j < NP; ++j) code[j] = _mm512_loadu_si512(panel[j] + b * 64);
         DQC_UNROLL
         for (int i = 0; i < MR; ++i) {
-          const __m512i xv = broadcast4(xb + i * ldq);
+          const __m512i xv = broadcast4(x[i] + b * 4);
           DQC_UNROLL
           for (int j = 0; j < NP; ++j) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], code[j], xv);
         }
       }
     }
     // Group end: out += scale * float(acc - zero * xsum).
-    __m512 scale[NP];
-    __m512i zero[NP];
-    DQC_UNROLL
-    for (int j = 0; j < NP; ++j) {
-      const int64_t params = ((p0 + j) * a.groups + g) * kQ4PanelN;
-      scale[j] = _mm512_loadu_ps(w.scale_panel + params);
-      zero[j] = _mm512_loadu_si512(w.zero_panel + params);
-    }
     DQC_UNROLL
     for (int i = 0; i < MR; ++i) {
       const __m512i xsum = _mm512_set1_epi32(a.xsum[(r0 + i) * a.groups + g]);
       DQC_UNROLL
       for (int j = 0; j < NP; ++j) {
-        const __m512i sum = _mm512_sub_epi32(acc[i][j], _mm512_mullo_epi32(zero[j], xsum));
+        const __m512i sum = short_groups
+                                ? acc[i][j]
+                                : _mm512_sub_epi32(acc[i][j], _mm512_mullo_epi32(zero[j], xsum));
         out[i][j] = _mm512_add_ps(out[i][j], _mm512_mul_ps(scale[j], _mm512_cvtepi32_ps(sum)));
       }
     }
@@ -127,24 +169,28 @@ DQC_AVX512 void tile(const QgemmArgs& a, int64_t r0, int64_t p0) {
   }
 }
 
-using TileFn = void (*)(const QgemmArgs&, int64_t, int64_t);
+using TileFn = void (*)(const QgemmArgs&, const uint8_t*, int64_t, int64_t);
 
-template <int BITS, int NP, size_t... I>
+template <int NP, int LAYOUT, size_t... I>
 constexpr TileFn tile_for_rows(int mr, std::index_sequence<I...>) {
-  constexpr TileFn fns[] = {&tile<static_cast<int>(I) + 1, NP, BITS>...};
+  constexpr TileFn fns[] = {&tile<static_cast<int>(I) + 1, NP, LAYOUT>...};
   return fns[mr - 1];
 }
 
-template <int BITS>
-void run(const QgemmArgs& a, int64_t r0, int mr, int64_t p0, int np) {
+template <int LAYOUT>
+void run(const QgemmArgs& a, const uint8_t* panels, int64_t r0, int mr, int64_t p0, int np) {
   const auto rows = std::make_index_sequence<kRows>();
-  const TileFn fn = np == 2 ? tile_for_rows<BITS, 2>(mr, rows) : tile_for_rows<BITS, 1>(mr, rows);
-  fn(a, r0, p0);
+  const TileFn fn =
+      np == 2 ? tile_for_rows<2, LAYOUT>(mr, rows) : tile_for_rows<1, LAYOUT>(mr, rows);
+  fn(a, panels, r0, p0);
 }
 
 }  // namespace
 
-QgemmPath qgemm_path_avx512_vnni(int bits) { return {kRows, kPanels, bits == 4 ? run<4> : run<8>}; }
+QgemmPath qgemm_path_avx512_vnni(int bits) {
+  if (bits == 4) return {kRows, kPanels, run<1>, stage_q4, run<2>};
+  return {kRows, kPanels, run<2>, nullptr, nullptr};
+}
 
 }  // namespace dqc::rt::detail
 

@@ -36,13 +36,24 @@ struct QgemmArgs {
   int64_t k_blocks;  // 64-byte blocks per panel: ceil(K / 8) for bits 4, ceil(K / 4) for bits 8
 };
 
+/// Optional: copies panels [p0, p0 + np) into `scratch` in the form the path's staged tiles read
+/// (e.g. 4-bit codes unpacked to bytes), once per panel block for all of its row tiles, and
+/// returns where those tiles are to read them. `scratch` is 64-byte aligned and holds np panels
+/// of one byte per code (16 * 8 * ceil(K / 8) bytes each).
+using QgemmStage = const uint8_t* (*)(const QgemmArgs& a, int64_t p0, int np, uint8_t* scratch);
+
 /// Writes y for rows [r0, r0 + mr) and panels [p0, p0 + np); mr and np at most the path's.
-using QgemmTile = void (*)(const QgemmArgs& a, int64_t r0, int mr, int64_t p0, int np);
+/// `panels`: the packed weight at panel p0 (a path's `tile`), or what its stage returned for the
+/// block (its `staged_tile`).
+using QgemmTile = void (*)(const QgemmArgs& a, const uint8_t* panels, int64_t r0, int mr,
+                           int64_t p0, int np);
 
 struct QgemmPath {
   int mr;  // rows per tile
   int np;  // panels per tile
-  QgemmTile tile;
+  QgemmTile tile;         // reads the packed weight
+  QgemmStage stage;       // or null: always `tile`
+  QgemmTile staged_tile;  // reads what `stage` wrote; used for panel blocks of many row tiles
 };
 
 QgemmPath qgemm_path_scalar(int bits);

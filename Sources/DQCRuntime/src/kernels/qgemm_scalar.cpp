@@ -33,14 +33,14 @@ void accumulate_group(const QgemmArgs& a, const uint8_t* panel, const int8_t* x,
   }
 }
 
-void tile(const QgemmArgs& a, int64_t r0, int mr, int64_t p0, int np) {
+void tile(const QgemmArgs& a, const uint8_t* panels, int64_t r0, int mr, int64_t p0, int np) {
   const QWeight& w = *a.w;
   const int8_t* x = a.xq + r0 * a.ldq;
   for (int64_t p = p0; p < p0 + np; ++p) {
     float out[kRows][kQ4PanelN] = {};
     for (int64_t g = 0; g < a.groups; ++g) {
       int32_t acc[kRows][kQ4PanelN] = {};
-      accumulate_group(a, w.packed + p * a.k_blocks * 64, x, mr, g, acc);
+      accumulate_group(a, panels + (p - p0) * a.k_blocks * 64, x, mr, g, acc);
       const int64_t params = (p * a.groups + g) * kQ4PanelN;
       for (int r = 0; r < mr; ++r) {
         const int32_t xsum = a.xsum[(r0 + r) * a.groups + g];
@@ -65,6 +65,6 @@ void tile(const QgemmArgs& a, int64_t r0, int mr, int64_t p0, int np) {
 
 }  // namespace
 
-QgemmPath qgemm_path_scalar(int) { return {kRows, 1, tile}; }
+QgemmPath qgemm_path_scalar(int) { return {kRows, 1, tile, nullptr, nullptr}; }
 
 }  // namespace dqc::rt::detail
