@@ -46,7 +46,12 @@ let package = Package(
       providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
     ),
     .target(name: "DQCInterp", dependencies: ["DQCIR", "CBLAS"]),
-    .target(name: "DQCPasses", dependencies: ["DQCIR", "DQCInterp", "CBLAS"]),
+    // dqc's own matrix-product kernel (float32 or float64 inputs, float64 results, the same
+    // bits on every instruction set and thread count) for the quantization passes.
+    .target(
+      name: "DQCKernels", path: "Sources/DQCKernels", sources: ["src"], publicHeadersPath: "include"
+    ),
+    .target(name: "DQCPasses", dependencies: ["DQCIR", "DQCInterp", "CBLAS", "DQCKernels"]),
     // The runtime's C side; today the bundle format header and its checksum.
     .target(
       name: "DQCRuntime", path: "Sources/DQCRuntime", sources: ["src"], publicHeadersPath: "include"
@@ -71,7 +76,7 @@ let package = Package(
       dependencies: ["DQCInterp", "DQCFrontend", "DQCPasses", "DQCTestSupport"]),
     .testTarget(
       name: "DQCPassesTests",
-      dependencies: ["DQCPasses", "DQCFrontend", "DQCInterp", "DQCTestSupport"]),
+      dependencies: ["DQCPasses", "DQCFrontend", "DQCInterp", "DQCKernels", "DQCTestSupport"]),
     .testTarget(name: "DQCDriverTests", dependencies: ["DQCDriver", "DQCTestSupport", "dqc"]),
     .testTarget(
       name: "DQCBackendTests",
