@@ -25,14 +25,23 @@ enum InverseCholesky {
     throws(GPTQ.Failure) -> [Double]
   {
     _ = configureBLAS
-    // S starts as J H J (upper triangle).
+    // S starts as J H J (upper triangle), in parallel row bands.
     var s = [Double](unsafeUninitializedCapacity: k * k) { buffer, initialized in
       h.withUnsafeBufferPointer { hp in
-        for i in 0..<k {
-          let row = perm[k - 1 - i] * k
-          for j in 0..<i { buffer[i * k + j] = 0 }
-          buffer[i * k + i] = diagonal[k - 1 - i]
-          for j in (i + 1)..<k { buffer[i * k + j] = hp[row + perm[k - 1 - j]] }
+        perm.withUnsafeBufferPointer { pp in
+          diagonal.withUnsafeBufferPointer { dp in
+            nonisolated(unsafe) let (sp, hp, pp, dp) = (
+              buffer.baseAddress!, hp.baseAddress!, pp.baseAddress!, dp.baseAddress!
+            )
+            Parallel.forEachChunk(k, grain: 64) { lower, upper in
+              for i in lower..<upper {
+                let row = pp[k - 1 - i] * k
+                for j in 0..<i { sp[i * k + j] = 0 }
+                sp[i * k + i] = dp[k - 1 - i]
+                for j in (i + 1)..<k { sp[i * k + j] = hp[row + pp[k - 1 - j]] }
+              }
+            }
+          }
         }
       }
       initialized = k * k
@@ -43,12 +52,20 @@ enum InverseCholesky {
         description: "the damped Hessian is not positive definite (dpotrf info \(info))")
     }
     let v = invertUpper(s, k)
-    // U = J Vᵀ J, written over S.
-    v.withUnsafeBufferPointer { vp in
-      s.withUnsafeMutableBufferPointer { up in
-        for i in 0..<k {
-          for j in 0..<i { up[i * k + j] = 0 }
-          for j in i..<k { up[i * k + j] = vp[(k - 1 - j) * k + (k - 1 - i)] }
+    // U = J Vᵀ J, written over S: U[i, j] = V[k−1−j, k−1−i], in 64×64 tiles, row bands in
+    // parallel.
+    v.withUnsafeBufferPointer { vBuffer in
+      s.withUnsafeMutableBufferPointer { uBuffer in
+        nonisolated(unsafe) let (vp, up) = (vBuffer.baseAddress!, uBuffer.baseAddress!)
+        Parallel.forEachChunk(k, grain: 64) { lower, upper in
+          for i in lower..<upper { for j in 0..<min(i, k) { up[i * k + j] = 0 } }
+          for j0 in stride(from: lower, to: k, by: 64) {
+            for i in lower..<upper {
+              for j in max(i, j0)..<min(j0 + 64, k) {
+                up[i * k + j] = vp[(k - 1 - j) * k + (k - 1 - i)]
+              }
+            }
+          }
         }
       }
     }
