@@ -46,8 +46,12 @@ let package = Package(
       providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
     ),
     .target(name: "DQCInterp", dependencies: ["DQCIR", "CBLAS"]),
-    .target(name: "DQCPasses", dependencies: ["DQCIR", "DQCInterp", "CBLAS"]),
-    // The runtime's C side; today the bundle format header and its checksum.
+    // dqc's own matrix-product kernel (float32 or float64 inputs, float64 results, the same
+    // bits on every instruction set and thread count) for the quantization passes.
+    .target(
+      name: "DQCKernels", path: "Sources/DQCKernels", sources: ["src"], publicHeadersPath: "include"
+    ),
+    .target(name: "DQCPasses", dependencies: ["DQCIR", "DQCInterp", "CBLAS", "DQCKernels"]),
     // The runtime: C++17 behind the plain C header `dqc_runtime.h` (bundle reader, plan,
     // CPU kernels, sampler), and `dqc_bundle_format.h` shared with the compiler. It depends on
     // nothing but the C++ standard library.
@@ -76,7 +80,7 @@ let package = Package(
       dependencies: ["DQCInterp", "DQCFrontend", "DQCPasses", "DQCTestSupport"]),
     .testTarget(
       name: "DQCPassesTests",
-      dependencies: ["DQCPasses", "DQCFrontend", "DQCInterp", "DQCTestSupport"]),
+      dependencies: ["DQCPasses", "DQCFrontend", "DQCInterp", "DQCKernels", "DQCTestSupport"]),
     .testTarget(
       name: "DQCDriverTests", dependencies: ["DQCDriver", "DQCInterp", "DQCTestSupport", "dqc"]),
     .testTarget(

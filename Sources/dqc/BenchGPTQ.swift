@@ -18,13 +18,15 @@ struct BenchGPTQ: ParsableCommand {
   var tokens = 256
   @Option(help: "Group size.")
   var groupSize = 128
+  @Option(help: "Threads for the Hessian and GPTQ (results do not depend on it).")
+  var threads = 2
   @Option(help: "Random seed.")
   var seed: UInt64 = 0
 
   func run() throws {
     let report = try GPTQBenchmark.run(
       rows: rows, columns: columns, sequences: sequences, tokens: tokens, groupSize: groupSize,
-      seed: seed)
+      threads: threads, seed: seed)
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     print(

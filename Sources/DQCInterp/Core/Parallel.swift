@@ -5,13 +5,13 @@ import Dispatch
 /// Work is cut into chunks whose bounds depend only on the problem size, never on the thread
 /// count, and every element is computed by exactly one chunk the same way; so results are
 /// bit-identical whatever the number of threads.
-enum Parallel {
+public enum Parallel {
   /// The number of threads work is spread over (`Interpreter.setThreads`).
-  static var threads: Int { LinearAlgebra.threads.load(ordering: .relaxed) }
+  public static var threads: Int { LinearAlgebra.threads.load(ordering: .relaxed) }
 
   /// Calls `body(lower, upper)` for consecutive chunks of `0..<count`, each `grain` long (the
   /// last may be shorter), on up to `threads` threads.
-  static func forEachChunk(
+  public static func forEachChunk(
     _ count: Int, grain: Int, _ body: @Sendable (_ lower: Int, _ upper: Int) -> Void
   ) {
     guard count > 0 else { return }
@@ -30,12 +30,12 @@ enum Parallel {
   }
 
   /// Calls `body(index)` for every index of `0..<count` on up to `threads` threads.
-  static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
+  public static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
     forEachChunk(count, grain: 1) { lower, upper in
       for index in lower..<upper { body(index) }
     }
   }
 
   /// A grain for elementwise work of `count` elements: about 64K elements a chunk.
-  static let elementGrain = 1 << 16
+  public static let elementGrain = 1 << 16
 }

@@ -1,5 +1,6 @@
-import CBLAS
 import DQCIR
+import DQCInterp
+import DQCKernels
 
 /// GPTQ (Frantar et al.): column-by-column quantization of a weight `W [N, K]` with error
 /// feedback through the inverse Hessian of the layer's inputs, in float64.
@@ -57,119 +58,168 @@ public struct GPTQ: Sendable {
     let group = quantizer.groupSize > 0 && quantizer.groupSize < k ? quantizer.groupSize : k
     let grouped = group < k
     let groups = k / group
-    var scale = [Double](repeating: 0, count: n)
-    var zero = [Double](repeating: 0, count: n)
-    var scales = [Double](repeating: 0, count: n * groups)
-    var zeros = [Double](repeating: 0, count: n * groups)
-    if !grouped {
-      // Per-channel parameters come from the weight as given, before dead columns are zeroed.
-      for r in 0..<n {
-        (scale[r], zero[r]) = quantizer.parameters(w[(r * k)..<((r + 1) * k)])
-        scales[r] = scale[r]
-        zeros[r] = zero[r]
-      }
+    guard k % group == 0 else {
+      throw Failure(description: "\(k) columns are not a multiple of the group size \(group)")
     }
-    var work = w
-    var hess = hessian
-    for i in 0..<k where hess[i * k + i] == 0 {
-      hess[i * k + i] = 1
-      for r in 0..<n { work[r * k + i] = 0 }
-    }
+    // The diagonal: dead inputs get 1 (and zero weights), then it is permuted and damped; the
+    // off-diagonal entries are read from `hessian` through the permutation.
+    var diagonal = (0..<k).map { hessian[$0 * k + $0] }
+    let dead = diagonal.map { $0 == 0 }
+    for i in 0..<k where dead[i] { diagonal[i] = 1 }
     var perm = Array(0..<k)
     if actOrder {
-      perm.sort {
-        hess[$0 * k + $0] > hess[$1 * k + $1] || (hess[$0 * k + $0] == hess[$1 * k + $1] && $0 < $1)
-      }
-      work = (0..<n).flatMap { r in perm.map { work[r * k + $0] } }
-      hess = perm.flatMap { i in perm.map { hess[i * k + $0] } }
+      perm.sort { diagonal[$0] > diagonal[$1] || (diagonal[$0] == diagonal[$1] && $0 < $1) }
+      diagonal = perm.map { diagonal[$0] }
     }
-    let mean = (0..<k).reduce(0) { $0 + hess[$1 * k + $1] } / Double(k)
-    for i in 0..<k { hess[i * k + i] += damp * mean }
-    let factor = try Self.upperCholeskyOfInverse(hess, k)
+    let mean = diagonal.reduce(0, +) / Double(k)
+    for i in 0..<k { diagonal[i] += damp * mean }
+    let factor = try InverseCholesky.upperFactor(
+      of: hessian, k, permutation: perm, diagonal: diagonal)
 
-    var dequantized = [Double](repeating: 0, count: n * k)
-    var codes = [Int64](repeating: 0, count: n * k)
+    // Every element of these is written by the column loop, by the thread that owns its row.
+    var work = [Double](unsafeUninitializedCapacity: n * k) { $1 = n * k }
+    var dequantized = [Double](unsafeUninitializedCapacity: n * k) { $1 = n * k }
+    var codes = [Int64](unsafeUninitializedCapacity: n * k) { $1 = n * k }
+    var scales = [Double](repeating: 0, count: n * groups)
+    var zeros = [Double](repeating: 0, count: n * groups)
+    let settings = Self.RowSettings(
+      columns: k, quantizer: quantizer, blockSize: blockSize, group: grouped ? group : nil)
+    // Rows are independent given the factor: each chunk of rows runs the whole column loop.
+    w.withUnsafeBufferPointer { weightBuffer in
+      perm.withUnsafeBufferPointer { permBuffer in
+        dead.withUnsafeBufferPointer { deadBuffer in
+          work.withUnsafeMutableBufferPointer { workBuffer in
+            factor.withUnsafeBufferPointer { factorBuffer in
+              dequantized.withUnsafeMutableBufferPointer { dequantizedBuffer in
+                codes.withUnsafeMutableBufferPointer { codesBuffer in
+                  scales.withUnsafeMutableBufferPointer { scalesBuffer in
+                    zeros.withUnsafeMutableBufferPointer { zerosBuffer in
+                      nonisolated(unsafe) let buffers = Self.RowBuffers(
+                        weight: weightBuffer.baseAddress!, perm: permBuffer.baseAddress!,
+                        dead: deadBuffer.baseAddress!, work: workBuffer.baseAddress!,
+                        factor: factorBuffer.baseAddress!,
+                        dequantized: dequantizedBuffer.baseAddress!,
+                        codes: codesBuffer.baseAddress!, scales: scalesBuffer.baseAddress!,
+                        zeros: zerosBuffer.baseAddress!)
+                      Parallel.forEachChunk(n, grain: Self.rowsPerChunk) { lower, upper in
+                        Self.quantizeRows(lower..<upper, settings, buffers)
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return Result(dequantized: dequantized, codes: codes, scales: scales, zeros: zeros)
+  }
+
+  /// Rows per chunk of the column loop (chunks run in parallel).
+  static let rowsPerChunk = 512
+
+  /// What the column loop needs besides the buffers.
+  struct RowSettings: Sendable {
+    var columns: Int
+    var quantizer: WeightQuantizer
+    var blockSize: Int
+    /// Columns per group; nil for per-channel parameters.
+    var group: Int?
+  }
+
+  /// The column loop's buffers: inputs `weight [n, k]` (original order), `perm` (processing
+  /// order → column), `dead` (per column), `factor [k, k]`; outputs `work` (the permuted working
+  /// weight), `dequantized` and `codes` (original order), `scales` and `zeros` (`[n, groups]`,
+  /// processing order).
+  struct RowBuffers {
+    var weight: UnsafePointer<Double>
+    var perm: UnsafePointer<Int>
+    var dead: UnsafePointer<Bool>
+    var work: UnsafeMutablePointer<Double>
+    var factor: UnsafePointer<Double>
+    var dequantized: UnsafeMutablePointer<Double>
+    var codes: UnsafeMutablePointer<Int64>
+    var scales: UnsafeMutablePointer<Double>
+    var zeros: UnsafeMutablePointer<Double>
+  }
+
+  /// The column loop on `rows`.
+  static func quantizeRows(_ rows: Range<Int>, _ settings: RowSettings, _ buffers: RowBuffers) {
+    let (k, quantizer, blockSize, group) = (
+      settings.columns, settings.quantizer, settings.blockSize, settings.group
+    )
+    let (work, factor) = (buffers.work, buffers.factor)
+    let n = rows.count
+    let groups = group.map { k / $0 } ?? 1
+    var scale = [Double](repeating: 0, count: n)
+    var zero = [Double](repeating: 0, count: n)
+    for r in 0..<n {
+      let row = rows.lowerBound + r
+      let original = buffers.weight + row * k
+      if group == nil {
+        // Per-channel parameters come from the weight as given, before dead columns are zeroed.
+        (scale[r], zero[r]) = quantizer.parameters(UnsafeBufferPointer(start: original, count: k))
+        buffers.scales[row] = scale[r]
+        buffers.zeros[row] = zero[r]
+      }
+      for j in 0..<k {
+        let column = buffers.perm[j]
+        work[row * k + j] = buffers.dead[column] ? 0 : original[column]
+      }
+    }
+    var block = [Double](repeating: 0, count: n * blockSize)
+    // Err, transposed: `[count, n]`.
+    var err = [Double](repeating: 0, count: n * blockSize)
     var i1 = 0
     while i1 < k {
       let i2 = min(i1 + blockSize, k)
       let count = i2 - i1
       // The block works on its own copy; group parameters read the global work, which has the
       // updates of earlier blocks but not those made inside this one (as gptq.py does).
-      var block = [Double](repeating: 0, count: n * count)
-      for r in 0..<n { for i in 0..<count { block[r * count + i] = work[r * k + i1 + i] } }
-      var err = [Double](repeating: 0, count: n * count)
-      for i in 0..<count {
-        let col = i1 + i
-        if grouped && col % group == 0 {
-          for r in 0..<n {
-            let start = r * k + col
-            (scale[r], zero[r]) = quantizer.parameters(work[start..<(start + group)])
-            scales[r * groups + col / group] = scale[r]
-            zeros[r * groups + col / group] = zero[r]
-          }
-        }
-        let d = factor[col * k + col]
-        for r in 0..<n {
-          let wv = block[r * count + i]
-          let code = quantizer.quantize(wv, scale: scale[r], zero: zero[r])
-          let q = scale[r] * (code - zero[r])
-          codes[r * k + col] = Int64(code)
-          dequantized[r * k + col] = q
-          let e = (wv - q) / d
-          err[r * count + i] = e
-          for j in (i + 1)..<count { block[r * count + j] -= e * factor[col * k + i1 + j] }
-        }
+      for r in 0..<n {
+        for i in 0..<count { block[r * count + i] = work[(rows.lowerBound + r) * k + i1 + i] }
       }
-      if i2 < k {
-        // work[:, i2:] -= Err · factor[i1:i2, i2:]
-        err.withUnsafeBufferPointer { ep in
-          factor.withUnsafeBufferPointer { up in
-            work.withUnsafeMutableBufferPointer { wp in
-              cblas_dgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(k - i2), Int32(count),
-                -1,
-                ep.baseAddress!, Int32(count), up.baseAddress! + i1 * k + i2, Int32(k), 1,
-                wp.baseAddress! + i2, Int32(k))
+      block.withUnsafeMutableBufferPointer { blockBuffer in
+        err.withUnsafeMutableBufferPointer { errBuffer in
+          let (b, e) = (blockBuffer.baseAddress!, errBuffer.baseAddress!)
+          for i in 0..<count {
+            let col = i1 + i
+            if let group, col % group == 0 {
+              for r in 0..<n {
+                let row = rows.lowerBound + r
+                let start = work + row * k + col
+                (scale[r], zero[r]) = quantizer.parameters(
+                  UnsafeBufferPointer(start: start, count: group))
+                buffers.scales[row * groups + col / group] = scale[r]
+                buffers.zeros[row * groups + col / group] = zero[r]
+              }
             }
+            let u = factor + col * k + i1
+            let d = u[i]
+            let column = buffers.perm[col]
+            for r in 0..<n {
+              let row = rows.lowerBound + r
+              let wv = b[r * count + i]
+              let code = quantizer.quantize(wv, scale: scale[r], zero: zero[r])
+              let q = scale[r] * (code - zero[r])
+              buffers.codes[row * k + column] = Int64(code)
+              buffers.dequantized[row * k + column] = q
+              e[i * n + r] = (wv - q) / d
+            }
+            // block[:, i+1:] -= err[:, i] · U[col, i1+i+1 : i2]
+            dqc_rank1_sub_f64(
+              Int32(n), Int32(count - i - 1), e + i * n, 1, u + i + 1, b + i + 1, Int32(count))
+          }
+          if i2 < k {
+            // work[rows, i2:] -= Err · U[i1:i2, i2:]
+            dqc_gemm_f64(
+              true, false, Int32(n), Int32(k - i2), Int32(count), -1, e, Int32(n),
+              factor + i1 * k + i2, Int32(k), work + rows.lowerBound * k + i2, Int32(k), -n)
           }
         }
       }
       i1 = i2
     }
-    if actOrder {
-      var inverse = [Int](repeating: 0, count: k)
-      for (position, column) in perm.enumerated() { inverse[column] = position }
-      dequantized = (0..<n).flatMap { r in (0..<k).map { dequantized[r * k + inverse[$0]] } }
-      codes = (0..<n).flatMap { r in (0..<k).map { codes[r * k + inverse[$0]] } }
-    }
-    return Result(dequantized: dequantized, codes: codes, scales: scales, zeros: zeros)
-  }
-
-  /// The upper-triangular `U` with `Uᵀ U = H⁻¹`, row-major, through LAPACK.
-  static func upperCholeskyOfInverse(_ h: [Double], _ k: Int) throws(Failure) -> [Double] {
-    var a = h
-    var n = Int32(k)
-    var lda = Int32(k)
-    var info: Int32 = 0
-    var lower = CChar(UInt8(ascii: "L"))
-    // Column-major 'L' on a symmetric matrix: the row-major view holds the upper triangle.
-    dpotrf_(&lower, &n, &a, &lda, &info)
-    guard info == 0 else {
-      throw Failure(
-        description: "the damped Hessian is not positive definite (dpotrf info \(info))")
-    }
-    dpotri_(&lower, &n, &a, &lda, &info)
-    guard info == 0 else {
-      throw Failure(description: "cannot invert the Hessian (dpotri info \(info))")
-    }
-    // Symmetrize: the inverse sits in the row-major upper triangle.
-    for i in 0..<k { for j in 0..<i { a[i * k + j] = a[j * k + i] } }
-    dpotrf_(&lower, &n, &a, &lda, &info)
-    guard info == 0 else {
-      throw Failure(
-        description: "the inverse Hessian is not positive definite (dpotrf info \(info))")
-    }
-    for i in 0..<k { for j in 0..<i { a[i * k + j] = 0 } }
-    return a
   }
 }

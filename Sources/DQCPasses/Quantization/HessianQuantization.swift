@@ -89,29 +89,21 @@ struct HessianQuantization {
     return (input, members)
   }
 
-  /// `Σ_t w_t² x_t x_tᵀ` over every calibration token, in float64.
+  /// `Σ_t w_t² x_t x_tᵀ` over every calibration token, summed as `HessianAccumulator` does.
   func collectHessian(_ module: Module, input: String, columns k: Int, calibration: CalibrationSet)
     throws(PassError) -> [Double]
   {
     let runner = try ModelRunner(module: module, maskID: 0, pass: pass)
     var accumulator = HessianAccumulator(columns: k)
     for sample in calibration.samples {
-      var rows: [Double] = []
+      var rows: [Float]? = nil
       do {
         let selected: (Instruction) -> Bool = {
           $0.operands.first == input && ($0.op == .dq(.linear) || $0.op == .dq(.qlinear))
         }
         let collect: (TapEvent) -> Void = { event in
-          guard event.point == .operands, rows.isEmpty, let x = event.tensors.first else { return }
-          let values = x.floats
-          let tokens = x.count / k
-          rows.reserveCapacity(values.count)
-          for t in 0..<tokens {
-            let w = weighting.weight(
-              masked: sample.masked[t % sample.masked.count],
-              confidence: sample.confidence[t % sample.confidence.count])
-            for c in 0..<k { rows.append(Double(values[t * k + c]) * w) }
-          }
+          guard event.point == .operands, rows == nil, let x = event.tensors.first else { return }
+          rows = x.floats
         }
         _ = try runner.interpreter.run(
           [runner.input: Tensor(shape: [1, sample.tokens.count], ints: sample.tokens)],
@@ -119,10 +111,16 @@ struct HessianQuantization {
       } catch {
         throw .invalidModule(pass: pass, message: "calibration run failed: \(error)")
       }
-      // H += Xwᵀ Xw
-      accumulator.add(rows)
+      guard let rows else { continue }
+      let weights = (0..<(rows.count / k)).map { t in
+        weighting.weight(
+          masked: sample.masked[t % sample.masked.count],
+          confidence: sample.confidence[t % sample.confidence.count])
+      }
+      // H += Σ_t w_t² x_t x_tᵀ
+      accumulator.add(rows, weights: weights)
     }
-    return accumulator.hessian
+    return accumulator.finish()
   }
 }
 

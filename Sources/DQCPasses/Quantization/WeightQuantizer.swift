@@ -29,7 +29,7 @@ public struct WeightQuantizer: Sendable, Hashable {
   public var maxq: Double { Double((1 << bits) - 1) }
 
   /// The scale and zero point for a group of values.
-  public func parameters(_ values: ArraySlice<Double>) -> (scale: Double, zero: Double) {
+  public func parameters(_ values: some Collection<Double>) -> (scale: Double, zero: Double) {
     var lo = min(0, values.min() ?? 0)
     var hi = max(0, values.max() ?? 0)
     if symmetric {
