@@ -14,7 +14,9 @@ Methods (one seeded input_ids [1, seq] int64 for all):
   dqc w4a8        dqc compile <dir>/model.onnx --w4a8 --method rtn --max-seq-len <seq>, then
                   dqc exec <bundle> --threads <threads> --repeat <runs+1> (the runtime;
                   RTN instead of DLLMQuant only because the weights are random: the kernels
-                  and the bundle layout are the same)
+                  and the bundle layout are the same); the LM head stays f32
+  dqc w4a8 +head  the same with --quantize-head: the head is W4A8 too (as quantize_dynamic
+                  quantizes every MatMul, the head included)
 
 ONNX Runtime: intra_op_num_threads = threads, inter_op_num_threads 1, CPUExecutionProvider,
 default graph optimizations, one untimed warm-up, then <runs> timed calls; every ORT variant is
@@ -135,12 +137,17 @@ def main() -> int:
 
     ensure_model(args.model_dir)
     variants = ensure_ort_variants(args.model_dir)
-    bundle = os.path.join(args.model_dir, f"model.w4a8.seq{args.seq}.dqb")
-    if not os.path.exists(bundle):
-        t = time.perf_counter()
-        subprocess.run([args.dqc, "compile", os.path.join(args.model_dir, "model.onnx"), "-o", bundle, "--w4a8",
-                        "--method", "rtn", "--max-seq-len", str(args.seq)], check=True, stdin=subprocess.DEVNULL)
-        print(f"compiled {bundle} in {time.perf_counter() - t:.0f} s", flush=True)
+    bundles = {}
+    for label, extra in (("dqc w4a8", []), ("dqc w4a8 +head", ["--quantize-head"])):
+        bundle = os.path.join(args.model_dir, f"model.w4a8{'.head' if extra else ''}.seq{args.seq}.dqb")
+        if not os.path.exists(bundle):
+            t = time.perf_counter()
+            subprocess.run([args.dqc, "compile", os.path.join(args.model_dir, "model.onnx"), "-o", bundle, "--w4a8",
+                            "--method", "rtn", "--max-seq-len", str(args.seq)] + extra, check=True,
+                           stdin=subprocess.DEVNULL)
+            print(f"compiled {bundle} in {time.perf_counter() - t:.0f} s", flush=True)
+        bundles[label] = bundle
+    bundle = bundles["dqc w4a8"]
 
     vocab = 32000
     ids = np.random.default_rng(args.seed).integers(0, vocab, size=(1, args.seq), dtype=np.int64)
@@ -154,7 +161,9 @@ def main() -> int:
         times, logits = time_ort(path, ids, args.threads, args.runs)
         ort_times[name] += times
         ort_logits[name] = logits
-    median, fastest, rss, arena, isa, logits = run_dqc(args.dqc, bundle, ids_path, args.threads, args.runs, work)
+    dqc_rows = {label: run_dqc(args.dqc, path, ids_path, args.threads, args.runs, work)
+                for label, path in bundles.items()}
+    _, _, rss, arena, isa, _ = dqc_rows["dqc w4a8"]
     for name, path in variants.items():
         ort_times[name] += time_ort(path, ids, args.threads, args.runs)[0]
 
@@ -173,8 +182,9 @@ def main() -> int:
         m = statistics.median(times)
         delta = float(np.max(np.abs(ort_logits[name] - reference)))
         print(f"{name:32} {m:9.4f} {min(times):8.4f} {base / m:10.2f}x {delta:15.4f}")
-    delta = float(np.max(np.abs(logits.reshape(reference.shape) - reference)))
-    print(f"{'dqc w4a8 (runtime, ' + isa + ')':32} {median:9.4f} {fastest:8.4f} {base / median:10.2f}x {delta:15.4f}")
+    for label, (median, fastest, _, _, isa, logits) in dqc_rows.items():
+        delta = float(np.max(np.abs(logits.reshape(reference.shape) - reference)))
+        print(f"{label + ' (' + isa + ')':32} {median:9.4f} {fastest:8.4f} {base / median:10.2f}x {delta:15.4f}")
     print(f"\nlogits scale: max|fp32| = {float(np.max(np.abs(reference))):.4f}")
     limit = 1.3 * size + arena
     print(f"bundle {size / 2**20:.1f} MiB, activation arena {arena / 2**20:.1f} MiB: limit 1.3 x bundle + arena = "

@@ -168,7 +168,9 @@ def main():
     lines += ordering_section(rows, args.precisions.split(","))
     lines += quarter_lines
     lines += ["", "Accuracy cells: exact match (Wilson 95% interval). Each quantized configuration is"
-              " a `.dqb` bundle written by `dqc compile` and run by `dqc eval` (reference interpreter)."]
+              " a `.dqb` bundle written by `dqc compile` and run by `dqc eval` on the runtime's CPU back end"
+              " (which gives the interpreter's answers on every held-out problem: docs/runtime.md); FP"
+              " runs on the reference interpreter."]
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote", args.out)

@@ -48,6 +48,9 @@ struct Compile: ParsableCommand {
   @Option(help: "Per-layer precision, PATTERN=PRECISION, such as 'blocks.0.*=w8a8' (repeatable).")
   var layerPrecision: [String] = []
 
+  @Flag(help: "Quantize the output head like the other linear layers (default: it stays float).")
+  var quantizeHead = false
+
   @Option(help: "The longest sequence (prompt plus answer) the bundle's kernel plan serves.")
   var maxSeqLen = 256
 
@@ -66,6 +69,7 @@ struct Compile: ParsableCommand {
     recipe.groupSize = groupSize
     recipe.samples = samples
     recipe.maxSequenceLength = maxSeqLen
+    recipe.quantizeHead = quantizeHead
     try runReportingErrors {
       for item in layerPrecision { recipe.overrides.append(try NamedPipeline.override(item)) }
       var job = CompileJob(model: model, recipe: recipe, output: output)

@@ -38,6 +38,8 @@ public struct NamedPipeline: Sendable {
   public var samples = 64
   /// Per-layer precision overrides: weight-name glob and precision (`blocks.0.*=w8a8`).
   public var overrides: [(pattern: String, precision: Precision)] = []
+  /// Quantize the output head too (it stays float by default).
+  public var quantizeHead = false
   /// The longest sequence (prompt plus answer) a bundle's kernel plan serves; `nil` writes no
   /// plan (quantized IR only).
   public var maxSequenceLength: Int?
@@ -67,7 +69,9 @@ public struct NamedPipeline: Sendable {
     let (bits, defaultGroup, act) = precision.settings
     let group = groupSize ?? defaultGroup
     var passes = [Driver.graphOptimizationPipeline]
-    let quantOptions = "bits=\(bits),group-size=\(group),act-bits=\(act),half-scales=true"
+    let quantOptions =
+      "bits=\(bits),group-size=\(group),act-bits=\(act),half-scales=true"
+      + (quantizeHead ? ",quantize-head=true" : "")
     if method != .rtn && calibration == nil {
       throw .usage("--method \(method.rawValue) needs calibration prompts: --calib FILE.jsonl")
     }
