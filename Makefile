@@ -4,6 +4,9 @@
 SWIFT ?= swift
 # The runtime's kernel tests build with the Swift toolchain's clang++ (C++17).
 CXX_RUNTIME ?= $(shell command -v clang++ || command -v g++)
+# The fuzz targets need clang's libFuzzer (the Swift toolchain's clang++ has it).
+CXX_FUZZ ?= $(shell command -v clang++)
+FUZZ_SECONDS ?= 120
 DQC := .build/debug/dqc
 DQC_RELEASE := .build/release/dqc
 EXAMPLE := examples/llada-block.dqir
@@ -12,7 +15,7 @@ FIXTURE := Tests/Fixtures/llada-tiny
 DEMO_BUNDLE := out/demo/llada-tiny.w4a8.dqb
 DEMO_LIMIT ?= 200
 
-.PHONY: setup build test lint format demo example quality clean
+.PHONY: setup build test lint format demo example quality fuzz clean
 
 setup:
 	@Scripts/setup.sh
@@ -24,6 +27,7 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(MAKE) -C Tests/RuntimeKernelTests test CXX="$(CXX_RUNTIME)"
+	$(MAKE) -C Tests/Fuzz smoke CXX="$(CXX_FUZZ)"
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 
 lint:
@@ -55,6 +59,10 @@ example: build
 quality: setup
 	$(SWIFT) build -c release
 	python3 Scripts/quality_study.py --limit 300 --ablations
+
+# Every fuzz target for FUZZ_SECONDS each (docs/robustness.md).
+fuzz:
+	$(MAKE) -C Tests/Fuzz fuzz CXX="$(CXX_FUZZ)" FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build out
