@@ -1,7 +1,9 @@
 import ArgumentParser
 import DQCDriver
 import DQCIR
+import DQCInterp
 import DQCPasses
+import Foundation
 
 /// `dqc compile`: import, raise and quantize a model with a named recipe.
 struct Compile: ParsableCommand {
@@ -54,6 +56,12 @@ struct Compile: ParsableCommand {
   @Option(help: "The longest sequence (prompt plus answer) the bundle's kernel plan serves.")
   var maxSeqLen = 256
 
+  @Option(
+    help:
+      "Threads for calibration and weight quantization (default: all cores; the result is the same for any count)."
+  )
+  var threads = ProcessInfo.processInfo.activeProcessorCount
+
   @Flag(help: "Print the IR after every pass.")
   var printIrAfterAll = false
 
@@ -70,6 +78,7 @@ struct Compile: ParsableCommand {
     recipe.samples = samples
     recipe.maxSequenceLength = maxSeqLen
     recipe.quantizeHead = quantizeHead
+    Interpreter.setThreads(threads)
     try runReportingErrors {
       for item in layerPrecision { recipe.overrides.append(try NamedPipeline.override(item)) }
       var job = CompileJob(model: model, recipe: recipe, output: output)

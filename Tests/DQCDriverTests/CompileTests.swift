@@ -59,3 +59,34 @@ import Testing
     #expect(throws: DriverError.self) { try NamedPipeline.override("blocks.0.*=w3a3") }
   }
 }
+
+/// The same input and options give byte-identical bundles and IR dumps, whatever the thread
+/// count (the kernels of calibration, the Hessian and GPTQ fix their partitions).
+@Suite(.serialized) struct ReproducibleCompileTests {
+  static let fixture = Paths.packageRoot + "/Tests/Fixtures/llada-tiny"
+
+  @Test func bundlesAndDumpsAreIdenticalForOneAndTwoThreads() throws {
+    let dir = Paths.temporaryDirectory()
+    for (name, threads) in [("a", "1"), ("b", "2")] {
+      let result = try runCommand(
+        Paths.dqcBinary,
+        [
+          "compile", Self.fixture + "/model.onnx", "-o", "\(dir)/\(name).dqb", "--w4a8",
+          "--calib", Self.fixture + "/calib/train_slice.jsonl", "--samples", "4",
+          "--max-seq-len", "32", "--threads", threads, "--dump-ir-dir", "\(dir)/\(name)-ir",
+        ])
+      #expect(result.status == 0, "\(result.stderr)")
+    }
+    let a = try Data(contentsOf: URL(fileURLWithPath: dir + "/a.dqb"))
+    for other in ["b"] {
+      #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(other).dqb")) == a)
+      let dumps = try FileManager.default.contentsOfDirectory(atPath: dir + "/a-ir").sorted()
+      #expect(dumps.count == 11)
+      for dump in dumps {
+        let mine = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a-ir/\(dump)"))
+        let theirs = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(other)-ir/\(dump)"))
+        #expect(mine == theirs, "\(dump) differs between a and \(other)")
+      }
+    }
+  }
+}
