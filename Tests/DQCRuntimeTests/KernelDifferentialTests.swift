@@ -177,6 +177,31 @@ import Testing
     }
   }
 
+  /// Logits for chosen rows (what the sampler asks for) equal those rows of a full pass, bit for
+  /// bit, with a float head and with a quantized one.
+  @Test(arguments: ["dce", "rtn{bits=4,group-size=16,act-bits=8,quantize-head=true}"])
+  func selectedRowsEqualTheFullPass(pipeline: String) throws {
+    var module = try IRParser.parse(
+      Self.linearCase(k: 48, n: 40, seed: 8, bias: true), file: "case")
+    var context = PassContext()
+    for pass in try Pipeline(parsing: pipeline + ",lower{seq-len=20}").instantiate() {
+      _ = try pass.run(on: &module, context: &context)
+    }
+    let path = Paths.temporaryDirectory() + "/rows.dqb"
+    try BundleWriter(meta: Array("{}".utf8), recipe: Array("{}".utf8), provenance: Array("{}".utf8))
+      .write(try #require(context.loweredFrom), plan: module, to: path)
+    let session = try RuntimeSession(path: path, threads: 2)
+    let ids: [Int64] = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7]
+    let full = try session.forward(ids)
+    let rows: [Int64] = [13, 0, 7, 8]
+    let some = try session.forward(ids, rows: rows)
+    for (j, row) in rows.enumerated() {
+      let expected = full[(Int(row) * 40)..<(Int(row) * 40 + 40)]
+      #expect(Array(some[(j * 40)..<(j * 40 + 40)]) == Array(expected), "row \(row)")
+    }
+    #expect(throws: RuntimeError.self) { try session.forward(ids, rows: [14]) }
+  }
+
   @Test func resultsDoNotDependOnThreads() throws {
     let text = Self.blockCase(
       heads: 4, kvHeads: 4, dim: 8, bits: "qk_bits = 8, p_bits = 8, v_bits = 8", seed: 9)

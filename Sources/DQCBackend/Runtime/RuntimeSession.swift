@@ -84,6 +84,25 @@ public final class RuntimeSession: @unchecked Sendable {
     return logits
   }
 
+  /// Logits `[rows.count × vocabulary]` of one forward pass, for the given positions only (the
+  /// output layer runs on those rows alone; the values equal a full pass's).
+  public func forward(_ ids: [Int64], rows: [Int64]) throws(RuntimeError) -> [Float] {
+    var logits = [Float](repeating: 0, count: rows.count * vocabularySize)
+    let status = lock.withLock {
+      ids.withUnsafeBufferPointer { input in
+        rows.withUnsafeBufferPointer { selected in
+          logits.withUnsafeMutableBufferPointer { output in
+            dqc_session_forward_rows(
+              session, input.baseAddress, Int64(ids.count), selected.baseAddress,
+              Int64(rows.count), output.baseAddress)
+          }
+        }
+      }
+    }
+    guard status == DQC_OK else { throw RuntimeError.last(status) }
+    return logits
+  }
+
   /// The runtime's sampler: prompt plus `genLength` tokens.
   public func generate(
     prompt: [Int64], steps: Int, genLength: Int, blockLength: Int, randomSeed: UInt64? = nil

@@ -64,6 +64,12 @@ size_t dqc_session_arena_bytes(const dqc_session *session);
 dqc_status dqc_session_forward(dqc_session *session, const int64_t *ids, int64_t count,
                                float *logits);
 
+/* The same pass, but logits only for the `row_count` distinct positions in `rows` (each <
+ * count), written row_count x vocab in that order: the output layer runs on those rows alone,
+ * with the same values as a full pass gives them. What a sampler needs for masked positions. */
+dqc_status dqc_session_forward_rows(dqc_session *session, const int64_t *ids, int64_t count,
+                                    const int64_t *rows, int64_t row_count, float *logits);
+
 typedef enum dqc_remasking { DQC_REMASK_LOW_CONFIDENCE = 0, DQC_REMASK_RANDOM = 1 } dqc_remasking;
 
 typedef struct dqc_sampler_options {

@@ -111,6 +111,14 @@ dqc_status dqc_session_forward(dqc_session* session, const int64_t* ids, int64_t
   });
 }
 
+dqc_status dqc_session_forward_rows(dqc_session* session, const int64_t* ids, int64_t count,
+                                    const int64_t* rows, int64_t row_count, float* logits) {
+  return guarded([&]() -> Status {
+    if (session == nullptr || rows == nullptr) return fail(DQC_ERROR_ARGUMENT, "dqc_session_forward_rows: null argument");
+    return session->cpu->forward(ids, count, logits, rows, row_count);
+  });
+}
+
 dqc_status dqc_session_generate(dqc_session* session, const int64_t* prompt, int64_t prompt_length,
                                 const dqc_sampler_options* options, int64_t* out) {
   return guarded([&]() -> Status {

@@ -2,7 +2,8 @@
 // block, each block given steps / blocks steps. At each step every masked position of the
 // current block gets the argmax of its logits and that token's softmax probability (in double);
 // the k most confident are committed (ties to the lower position), k from LLaDA's linear
-// schedule. Random remasking scores candidates with SplitMix64 draws instead, in the same order
+// schedule. Only the block's masked rows get logits (the output layer runs on them alone), and a
+// step whose block has no masked position left skips the model: it could commit nothing. Random remasking scores candidates with SplitMix64 draws instead, in the same order
 // as the interpreter draws them.
 #include "sampler.h"
 
@@ -68,12 +69,20 @@ Status generate(CpuSession& session, const int64_t* prompt, int64_t prompt_lengt
     for (int64_t p = start; p < end; p++) masked += x[size_t(p)] == mask;
     for (int64_t step = 0; step < steps_per_block; step++) {
       const int64_t commit = masked / steps_per_block + (step < masked % steps_per_block ? 1 : 0);
-      Status s = session.forward(x.data(), length, logits.data());
-      if (!s.is_ok()) return s;
+      // Only the masked positions of the current block can be committed; the model's output
+      // layer runs on those rows alone.
+      std::vector<int64_t> rows;
+      for (int64_t p = start; p < end; p++) {
+        if (x[size_t(p)] == mask) rows.push_back(p);
+      }
       std::vector<Candidate> candidates;
-      for (int64_t p = 0; p < length; p++) {
-        if (x[size_t(p)] != mask) continue;
-        const float* row = logits.data() + p * vocab;
+      if (!rows.empty()) {
+        Status s = session.forward(x.data(), length, logits.data(), rows.data(), int64_t(rows.size()));
+        if (!s.is_ok()) return s;
+      }
+      for (size_t j = 0; j < rows.size(); j++) {
+        const int64_t p = rows[j];
+        const float* row = logits.data() + int64_t(j) * vocab;
         int64_t best = 0;
         float best_value = -INFINITY;
         for (int64_t v = 0; v < vocab; v++) {
@@ -82,7 +91,6 @@ Status generate(CpuSession& session, const int64_t* prompt, int64_t prompt_lengt
             best = v;
           }
         }
-        if (p < start || p >= end) continue;
         double score;
         if (o.remasking == DQC_REMASK_RANDOM) {
           score = rng.unit();

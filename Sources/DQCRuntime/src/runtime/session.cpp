@@ -83,8 +83,22 @@ Status CpuSession::create(const LoadedBundle& bundle, int threads,
     build_qparams_panels(scales.data, scales.element == DQC_ELEMENT_F16, zeros, n, groups,
                          element_bits(codes.element), w.scales.data(), w.zeros.data());
   }
+  // The output kernel and the bytes its operand rows need when only some rows are computed.
+  size_t gathered = 0;
+  for (size_t i = 0; i < plan.kernels.size(); i++) {
+    const PlanKernel& k = plan.kernels[i];
+    if (k.results[0] != plan.output) continue;
+    session->output_kernel_ = i;
+    gathered = 0;
+    for (const PlanRef& r : k.operands) {
+      if (r.kind != DQC_PLAN_REF_VALUE) continue;
+      const PlanValue& v = plan.values[r.index];
+      gathered += (size_t(plan.seq_len) * size_t(v.width) * size_t(element_bits(v.element) / 8) + 63) / 64 * 64;
+    }
+  }
   try {
     session->scratch_.resize(scratch);
+    session->gathered_.resize(gathered);
   } catch (...) {
     return fail(DQC_ERROR_MEMORY, "cannot allocate attention scratch");
   }
@@ -92,11 +106,20 @@ Status CpuSession::create(const LoadedBundle& bundle, int threads,
   return Status::ok();
 }
 
-Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits) {
+Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits,
+                           const int64_t* selected, int64_t n_selected) {
   const Plan& plan = bundle_.plan;
   if (ids == nullptr || logits == nullptr) return fail(DQC_ERROR_ARGUMENT, "forward: null ids or logits");
   if (count < 1 || count > plan.seq_len)
     return fail(DQC_ERROR_ARGUMENT, "forward: " + std::to_string(count) + " tokens; the plan serves 1 to " + std::to_string(plan.seq_len));
+  if (selected != nullptr) {
+    if (n_selected < 1 || n_selected > count)
+      return fail(DQC_ERROR_ARGUMENT, "forward: " + std::to_string(n_selected) + " selected rows of " + std::to_string(count));
+    for (int64_t j = 0; j < n_selected; j++) {
+      if (selected[j] < 0 || selected[j] >= count)
+        return fail(DQC_ERROR_ARGUMENT, "forward: selected row " + std::to_string(selected[j]) + " is outside 0..<" + std::to_string(count));
+    }
+  }
   const int64_t rows = count;
   passes_++;
   // Small passes (a short sequence through a small model) run on the calling thread: waking
@@ -113,6 +136,43 @@ Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits) {
       return j < in.size() && in[j].present() ? weight(j) : nullptr;
     };
     float* out = value<float>(k.results[0]);
+    if (selected != nullptr && i == output_kernel_ &&
+        (k.op == DQC_OP_LINEAR || k.op == DQC_OP_QLINEAR)) {
+      // Only the selected rows: gather the operand rows, run the layer on them into `logits`.
+      uint8_t* cursor = gathered_.data();
+      std::vector<const uint8_t*> gathered(in.size(), nullptr);
+      for (size_t j = 0; j < in.size(); j++) {
+        if (in[j].kind != DQC_PLAN_REF_VALUE) continue;
+        const PlanValue& v = plan.values[in[j].index];
+        size_t row_bytes = size_t(v.width) * size_t(element_bits(v.element) / 8);
+        const uint8_t* source = arena_ + v.offset;
+        for (int64_t r = 0; r < n_selected; r++)
+          std::memcpy(cursor + size_t(r) * row_bytes, source + size_t(selected[r]) * row_bytes, row_bytes);
+        gathered[j] = cursor;
+        cursor += (size_t(plan.seq_len) * row_bytes + 63) / 64 * 64;
+      }
+      if (k.op == DQC_OP_LINEAR) {
+        sgemm_packed(pool, reinterpret_cast<const float*>(gathered[0]), n_selected, k.ints[1], k.ints[1],
+                     weight(1), k.ints[0], optional_weight(2), logits, k.ints[0]);
+      } else {
+        const TensorEntry& codes = tensor(in[3]);
+        QWeight w;
+        w.packed = codes.data;
+        w.bits = element_bits(codes.element);
+        w.n = k.ints[0];
+        w.k = k.ints[1];
+        w.group = k.ints[2];
+        w.scale_panel = prepared_[i].scales.data();
+        w.zero_panel = prepared_[i].zeros.data();
+        w.bias = optional_weight(6);
+        qgemm(pool, reinterpret_cast<const int8_t*>(gathered[0]), plan.values[in[0].index].width,
+              reinterpret_cast<const float*>(gathered[1]), reinterpret_cast<const int32_t*>(gathered[2]),
+              n_selected, w, logits, w.n);
+      }
+      if (profile_ && k.op < seconds_.size())
+        seconds_[k.op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      return Status::ok();
+    }
     switch (k.op) {
       case DQC_OP_EMBEDDING:
         if (!embedding(pool, ids, rows, weight(1), k.ints[0], k.ints[1], out))
@@ -181,7 +241,13 @@ Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits) {
     if (profile_ && k.op < seconds_.size())
       seconds_[k.op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  std::memcpy(logits, value<float>(plan.output), size_t(rows * plan.vocab) * sizeof(float));
+  const float* output = value<float>(plan.output);
+  if (selected == nullptr) {
+    std::memcpy(logits, output, size_t(rows * plan.vocab) * sizeof(float));
+  } else {
+    for (int64_t r = 0; r < n_selected; r++)
+      std::memcpy(logits + r * plan.vocab, output + selected[r] * plan.vocab, size_t(plan.vocab) * sizeof(float));
+  }
   return Status::ok();
 }
 

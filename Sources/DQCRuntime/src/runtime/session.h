@@ -24,8 +24,12 @@ class CpuSession {
  public:
   static Status create(const LoadedBundle& bundle, int threads, std::unique_ptr<CpuSession>* out);
 
-  /// One forward pass over `count` ids; logits are count x vocab.
-  Status forward(const int64_t* ids, int64_t count, float* logits);
+  /// One forward pass over `count` ids; logits are count x vocab. With `selected` (`n_selected`
+  /// distinct positions < count), only those rows' logits are computed and written, in that
+  /// order: the output layer (the LM head) then runs on those rows alone, with the same bits
+  /// as in a full pass.
+  Status forward(const int64_t* ids, int64_t count, float* logits,
+                 const int64_t* selected = nullptr, int64_t n_selected = 0);
   size_t arena_bytes() const { return arena_size_; }
   const LoadedBundle& bundle() const { return bundle_; }
 
@@ -58,6 +62,8 @@ class CpuSession {
   bool profile_ = false;                   // DQC_PROFILE_KERNELS: time kernels by op
   std::vector<double> seconds_ = std::vector<double>(DQC_OP_ADD + 1, 0.0);
   int64_t passes_ = 0;
+  size_t output_kernel_ = 0;         // the kernel that defines the plan's output
+  std::vector<uint8_t> gathered_;    // the output kernel's input rows, for selected passes
 
  public:
   ~CpuSession();
