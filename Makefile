@@ -28,6 +28,7 @@ test: setup
 	$(SWIFT) test
 	$(MAKE) -C Tests/RuntimeKernelTests test CXX="$(CXX_RUNTIME)"
 	$(MAKE) -C Tests/Fuzz smoke CXX="$(CXX_FUZZ)"
+	$(MAKE) -C Tests/Fuzz/swift smoke
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
 
 lint:
@@ -63,6 +64,7 @@ quality: setup
 # Every fuzz target for FUZZ_SECONDS each (docs/robustness.md).
 fuzz:
 	$(MAKE) -C Tests/Fuzz fuzz CXX="$(CXX_FUZZ)" FUZZ_SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) -C Tests/Fuzz/swift fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build out
