@@ -1,4 +1,7 @@
 extension IRParser {
+  /// The deepest nesting of attribute arrays the parser reads.
+  static let maxAttributeNesting = 32
+
   // attr-dict ::= '{' (attr-entry (',' attr-entry)*)? '}'
   // attr-entry ::= bare-id '=' attr-value
   mutating func parseAttributeDictionary() throws(IRError) -> AttributeDictionary {
@@ -13,7 +16,7 @@ extension IRParser {
         throw scanner.error("attribute '\(key)' is given twice", at: start)
       }
       try scanner.expect("=")
-      dict[key] = try parseAttribute()
+      dict[key] = try parseAttribute(depth: 0)
     } while scanner.consume(",")
     try scanner.expect("}")
     return dict
@@ -22,7 +25,10 @@ extension IRParser {
   // attr-value ::= integer | float | string | 'true' | 'false' | '[' attr-values? ']'
   //              | element-type | tensor-type | 'dense' '<' dense-literal '>' ':' tensor-type
   //              | '@' name | '#ref' '<' string ',' string '>'
-  mutating func parseAttribute() throws(IRError) -> Attribute {
+  //
+  // Arrays nest at most `maxAttributeNesting` deep: the text comes from strangers, and an
+  // unbounded recursion would overflow the stack (found by FuzzDQIR).
+  mutating func parseAttribute(depth: Int) throws(IRError) -> Attribute {
     scanner.skipTrivia()
     let start = scanner.index
     guard let b = scanner.peek else { throw scanner.expected("an attribute value") }
@@ -30,10 +36,14 @@ extension IRParser {
     case UInt8(ascii: "\""):
       return .string(try scanner.string())
     case UInt8(ascii: "["):
+      guard depth < Self.maxAttributeNesting else {
+        throw scanner.error(
+          "attribute arrays nest deeper than \(Self.maxAttributeNesting) levels", at: start)
+      }
       scanner.index += 1
       var items: [Attribute] = []
       if scanner.consume("]") { return .array(items) }
-      repeat { items.append(try parseAttribute()) } while scanner.consume(",")
+      repeat { items.append(try parseAttribute(depth: depth + 1)) } while scanner.consume(",")
       try scanner.expect("]")
       return .array(items)
     case UInt8(ascii: "@"):
