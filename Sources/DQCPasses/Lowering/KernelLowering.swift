@@ -479,17 +479,7 @@ struct KernelLowering {
   }
 
   private mutating func fresh(_ base: String) -> String {
-    if taken.isEmpty {
-      for a in output.arguments { taken.insert(a.name) }
-    }
-    var candidate = base
-    var i = 1
-    while taken.contains(candidate) {
-      candidate = "\(base)_\(i)"
-      i += 1
-    }
-    taken.insert(candidate)
-    return candidate
+    output.freshName(base, avoiding: &taken)
   }
 
   private func unsupported(_ inst: Instruction, _ why: String) -> PassError {

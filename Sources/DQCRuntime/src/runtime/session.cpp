@@ -106,6 +106,23 @@ Status CpuSession::create(const LoadedBundle& bundle, int threads,
   return Status::ok();
 }
 
+QWeight CpuSession::qweight(size_t i) const {
+  const PlanKernel& k = bundle_.plan.kernels[i];
+  const TensorEntry& codes = tensor(k.operands[3]);
+  QWeight w;
+  w.packed = codes.data;
+  w.bits = element_bits(codes.element);
+  w.n = k.ints[0];
+  w.k = k.ints[1];
+  w.group = k.ints[2];
+  w.scale_panel = prepared_[i].scales.data();
+  w.zero_panel = prepared_[i].zeros.data();
+  w.bias = k.operands.size() > 6 && k.operands[6].present()
+               ? reinterpret_cast<const float*>(tensor(k.operands[6]).data)
+               : nullptr;
+  return w;
+}
+
 Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits,
                            const int64_t* selected, int64_t n_selected) {
   const Plan& plan = bundle_.plan;
@@ -155,16 +172,7 @@ Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits,
         sgemm_packed(pool, reinterpret_cast<const float*>(gathered[0]), n_selected, k.ints[1], k.ints[1],
                      weight(1), k.ints[0], optional_weight(2), logits, k.ints[0]);
       } else {
-        const TensorEntry& codes = tensor(in[3]);
-        QWeight w;
-        w.packed = codes.data;
-        w.bits = element_bits(codes.element);
-        w.n = k.ints[0];
-        w.k = k.ints[1];
-        w.group = k.ints[2];
-        w.scale_panel = prepared_[i].scales.data();
-        w.zero_panel = prepared_[i].zeros.data();
-        w.bias = optional_weight(6);
+        const QWeight w = qweight(i);
         qgemm(pool, reinterpret_cast<const int8_t*>(gathered[0]), plan.values[in[0].index].width,
               reinterpret_cast<const float*>(gathered[1]), reinterpret_cast<const int32_t*>(gathered[2]),
               n_selected, w, logits, w.n);
@@ -187,16 +195,7 @@ Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits,
                       value<int32_t>(k.results[2]));
         break;
       case DQC_OP_QLINEAR: {
-        const TensorEntry& codes = tensor(in[3]);
-        QWeight w;
-        w.packed = codes.data;
-        w.bits = element_bits(codes.element);
-        w.n = k.ints[0];
-        w.k = k.ints[1];
-        w.group = k.ints[2];
-        w.scale_panel = prepared_[i].scales.data();
-        w.zero_panel = prepared_[i].zeros.data();
-        w.bias = optional_weight(6);
+        const QWeight w = qweight(i);
         const PlanValue& xq = plan.values[in[0].index];
         qgemm(pool, value<int8_t>(in[0].index), xq.width, value<float>(in[1].index),
               value<int32_t>(in[2].index), rows, w, out, w.n);

@@ -47,6 +47,8 @@ class CpuSession {
     return reinterpret_cast<T*>(arena_ + bundle_.plan.values[index].offset);
   }
   const TensorEntry& tensor(const PlanRef& ref) const { return bundle_.image.tensors()[ref.index]; }
+  /// The packed weight of qlinear kernel `i`, with its prepared panels.
+  QWeight qweight(size_t i) const;
 
   /// Below this many multiply-adds a forward pass runs on the calling thread alone.
   static constexpr double kParallelMacs = 64e6;
