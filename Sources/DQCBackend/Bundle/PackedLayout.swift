@@ -48,27 +48,26 @@ public enum PackedLayout: UInt16, Sendable, Hashable {
 
   /// Packs row-major codes (or f32 values for layout 3).
   func pack(_ bytes: [UInt8], shape: [Int], element: ScalarType) throws(BundleError) -> [UInt8] {
-    var out = [UInt8](repeating: 0, count: packedSize(shape: shape))
-    let status = bytes.withUnsafeBufferPointer { source in
-      out.withUnsafeMutableBufferPointer { target in
-        dqc_pack_codes(
-          Int32(rawValue), element.isSignedInteger ? 1 : 0, source.baseAddress,
-          Int64(shape[0]), Int64(shape[1]), target.baseAddress)
-      }
-    }
-    guard status == DQC_OK else {
-      throw BundleError(file: "", place: "", String(cString: dqc_last_error()))
-    }
-    return out
+    try convert(
+      bytes, shape: shape, element: element, into: packedSize(shape: shape), dqc_pack_codes)
   }
 
   /// Row-major codes (or values) of a packed tensor.
   func unpack(_ bytes: [UInt8], shape: [Int], element: ScalarType) throws(BundleError) -> [UInt8] {
     let count = (shape.reduce(1, *) * element.bitWidth + 7) / 8
+    return try convert(bytes, shape: shape, element: element, into: count, dqc_unpack_codes)
+  }
+
+  /// Runs one of the runtime's two conversions (`dqc_pack_codes`, `dqc_unpack_codes`).
+  private func convert(
+    _ bytes: [UInt8], shape: [Int], element: ScalarType, into count: Int,
+    _ function: (Int32, Int32, UnsafePointer<UInt8>?, Int64, Int64, UnsafeMutablePointer<UInt8>?)
+      -> dqc_status
+  ) throws(BundleError) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: count)
     let status = bytes.withUnsafeBufferPointer { source in
       out.withUnsafeMutableBufferPointer { target in
-        dqc_unpack_codes(
+        function(
           Int32(rawValue), element.isSignedInteger ? 1 : 0, source.baseAddress,
           Int64(shape[0]), Int64(shape[1]), target.baseAddress)
       }

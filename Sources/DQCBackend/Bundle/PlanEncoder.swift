@@ -35,6 +35,7 @@ struct PlanEncoder {
       input.name, kind: DQC_PLAN_VALUE_INPUT, element: .i64, width: 1, offset: 0)
     var kernels = ByteWriter()
     var kernelCount = 0
+    let types = graph.valueTypes()
     for inst in graph.instructions {
       if let symbol = inst.weightSymbol {
         weightSymbol[inst.result.name] = symbol
@@ -71,7 +72,7 @@ struct PlanEncoder {
           result.name, kind: DQC_PLAN_VALUE_ARENA, element: element,
           width: shape.count > 1 ? shape[1...].reduce(1, *) : 1, offset: Int(offset))
       }
-      let (code, ints, floats) = try parameters(op, inst)
+      let (code, ints, floats) = try parameters(op, inst, types: types)
       kernels.integer(code)
       kernels.integer(UInt32(operands.count))
       kernels.integer(UInt32(results.count))
@@ -106,10 +107,11 @@ struct PlanEncoder {
   }
 
   /// The op code and integer and float parameters of one kernel.
-  func parameters(_ op: KernelOp, _ inst: Instruction) throws(Failure) -> (
-    UInt32, [Int64], [Double]
-  ) {
-    let types = module.graph.valueTypes()
+  func parameters(_ op: KernelOp, _ inst: Instruction, types: [String: TensorType])
+    throws(Failure) -> (
+      UInt32, [Int64], [Double]
+    )
+  {
     func shape(_ i: Int) throws(Failure) -> [Int] {
       guard i < inst.operands.count, let name = inst.operands[i],
         let shape = types[name]?.staticShape

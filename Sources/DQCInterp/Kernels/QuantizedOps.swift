@@ -9,7 +9,7 @@ import Foundation
 /// `y[t, n] = s_x[t] · Σ_g s[n, g] · Σ_{k∈g} q_x[t, k] · (q[n, k] − z[n, g])`: the inner sums are
 /// integers, computed exactly (f32 holds integers below 2^24, and chunks of at most 256 keep them
 /// there), the outer sum in `Double`.
-enum QuantizedOps {
+public enum QuantizedOps {
   /// Where each weight element's scale lives: per group along K, per output channel, or one.
   static func layout(_ type: QuantizedType, n: Int, k: Int) -> (groups: Int, size: Int) {
     switch type.granularity {
@@ -19,8 +19,8 @@ enum QuantizedOps {
     }
   }
 
-  /// `(q − z) · s` as f32, `[N, K]`.
-  static func dequantize(_ w: Tensor, _ type: QuantizedType, scales: Tensor, zeros: Tensor?)
+  /// `(q − z) · s` as f32, `[N, K]`: the float weight a quantized one stands for.
+  public static func dequantize(_ w: Tensor, _ type: QuantizedType, scales: Tensor, zeros: Tensor?)
     -> [Float]
   {
     let (n, k) = (w.shape[0], w.shape[1])

@@ -1,4 +1,5 @@
 import DQCIR
+import DQCInterp
 import Foundation
 
 /// Translates a shape-specialised `dq.*` transformer graph into `k.*` kernels.
@@ -451,30 +452,17 @@ struct KernelLowering {
       ? inst.operands[3].flatMap { weightOf[$0] }.flatMap {
         source.weights[$0]
       } : nil
-    let (n, k) = (shape[0], shape[1])
-    let q: [Double]
-    let s: [Double]
-    let z: [Double]?
+    let values: [Float]
     do {
-      q = try codes.loadTensor().doubles
-      s = try scales.loadTensor().doubles
-      z = try zerosWeight?.loadTensor().doubles
+      // The interpreter's own dequantization, so the lowered layer computes what `dq.qlinear`
+      // without act_bits does.
+      values = QuantizedOps.dequantize(
+        Tensor(try codes.loadTensor()), qtype, scales: Tensor(try scales.loadTensor()),
+        zeros: try zerosWeight.map { Tensor(try $0.loadTensor()) })
     } catch {
       throw fail("cannot read the weights of %\(inst.result.name): \(error)")
     }
-    let (groups, size): (Int, Int) =
-      switch qtype.granularity {
-      case .perGroup(_, let size): (k / size, size)
-      case .perChannel, .perTensor: (1, k)
-      }
-    let perTensor = qtype.granularity == .perTensor
-    var values = [Float](repeating: 0, count: n * k)
-    for row in 0..<n {
-      for col in 0..<k {
-        let g = perTensor ? 0 : row * groups + col / size
-        values[row * k + col] = Float(q[row * k + col] - (z?[g] ?? 0)) * Float(s[g])
-      }
-    }
+    let (n, k) = (shape[0], shape[1])
     return newWeight(codes.name + ".dequantized", rows: n, cols: k, values)
   }
 

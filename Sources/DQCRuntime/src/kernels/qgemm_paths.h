@@ -9,17 +9,8 @@
 
 #include "kernels.h"
 
-// The bit-for-bit agreement needs the group-end multiply and add rounded separately: keep the
-// compiler from fusing them into FMAs (GCC does by default, across statements and intrinsics).
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
-/// Fully unrolls the loop that follows (over a tile's rows or panels), so that its
-/// accumulators live in registers; understood by clang and GCC.
-#define DQC_UNROLL _Pragma("GCC unroll 32")
+// The group-end multiply and add stay separate roundings.
+#include "exact_arithmetic.h"
 
 namespace dqc::rt::detail {
 

@@ -11,16 +11,8 @@
 
 #include "kernels.h"
 
-// The bias add must stay a separate rounding: keep the compiler from fusing anything.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
-/// Fully unrolls the loop that follows (over a tile's rows or panels), so that its
-/// accumulators live in registers; understood by clang and GCC.
-#define DQC_UNROLL _Pragma("GCC unroll 32")
+// The bias add stays a separate rounding.
+#include "exact_arithmetic.h"
 
 namespace dqc::rt::detail {
 

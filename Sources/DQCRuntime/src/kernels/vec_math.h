@@ -33,12 +33,8 @@
 #include <immintrin.h>
 #endif
 
-// The algorithms count their roundings: never fuse a multiply and an add behind our back.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+// The algorithms count their roundings.
+#include "exact_arithmetic.h"
 
 #define DQC_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define DQC_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
