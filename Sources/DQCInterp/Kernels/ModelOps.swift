@@ -7,10 +7,10 @@ enum ModelOps {
     try ShapeOps.gather(table, ids, axis: 0)
   }
 
-  /// `silu(gate) * up`.
+  /// `silu(gate) * up`: `g / (1 + exp(−g)) · u` with the kernels' exp (`KernelArithmetic`).
   static func swiglu(_ gate: Tensor, _ up: Tensor) throws(InterpreterError) -> Tensor {
     try Elementwise.floatBinary(gate, up, element: gate.element) { g, u in
-      (g / (1 + Foundation.expf(-g))) * u
+      (g / (1 + KernelArithmetic.exp(-g))) * u
     }
   }
 
@@ -63,6 +63,10 @@ enum ModelOps {
   ///
   /// Key/value heads are shared by `H / Hkv` query heads. A boolean mask keeps `true` positions;
   /// a float mask is added to the scores.
+  ///
+  /// The runtime's arithmetic (`KernelArithmetic`): scores `(q · k) · scale` with the dot product
+  /// one fused chain, the softmax of `softmaxRow`, then P rounded to its grid, then `P · V` as
+  /// fused chains over the keys.
   static func attention(
     _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, scale: Double?, causal: Bool,
     quantization: AttentionQuantization = AttentionQuantization(),
@@ -106,12 +110,12 @@ enum ModelOps {
                 let kBase = (bi * hk + kh) * s * d
                 let vBase = (bi * hk + kh) * s * dv
                 let pBase = head * t * s
-                LinearAlgebra.gemm(
-                  qs.baseAddress! + head * t * d, ks.baseAddress! + kBase,
-                  ps.baseAddress! + pBase, m: t, n: s, k: d, transB: true, alpha: alpha,
-                  parallel: false)
+                KernelArithmetic.gemm(
+                  qs.baseAddress! + head * t * d, lda: d, ks.baseAddress! + kBase, ldb: d,
+                  transB: true, ps.baseAddress! + pBase, ldc: s, m: t, n: s, k: d)
                 for ti in 0..<t {
                   let row = pBase + ti * s
+                  for si in 0..<s { ps[row + si] *= alpha }
                   if causal {
                     for si in (ti + 1)..<max(s, ti + 1) { ps[row + si] = -.infinity }
                   }
@@ -125,17 +129,16 @@ enum ModelOps {
                       }
                     }
                   }
-                  Reductions.softmaxRow(ps.baseAddress! + row, count: s)
+                  softmaxRow(ps.baseAddress! + row, count: s)
                   if let levels = pLevels {
                     for si in 0..<s {
                       ps[row + si] = (ps[row + si] * levels).rounded(.toNearestOrEven) / levels
                     }
                   }
                 }
-                LinearAlgebra.gemm(
-                  ps.baseAddress! + pBase, vs.baseAddress! + vBase,
-                  os.baseAddress! + head * t * dv, m: t, n: dv, k: s, transB: false,
-                  parallel: false)
+                KernelArithmetic.gemm(
+                  ps.baseAddress! + pBase, lda: s, vs.baseAddress! + vBase, ldb: dv,
+                  transB: false, os.baseAddress! + head * t * dv, ldc: dv, m: t, n: dv, k: s)
               }
             }
           }
@@ -144,6 +147,26 @@ enum ModelOps {
     }
     tap?("probabilities", Tensor(shape: [b, h, t, s], floats: probabilities))
     return Rounding.make([b, h, t, dv], q.element, floats: out)
+  }
+
+  /// Attention's softmax of `count` scores in place, as the runtime's.
+  ///
+  /// m = max, e = exp(x − m) with the kernels' exp, the sum of the e in float64 lanes
+  /// (`KernelArithmetic.laneSum`), p = e · Float(1 / sum). A row of −∞ (all keys masked)
+  /// becomes zeros.
+  static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
+    var m = -Float.infinity
+    for i in 0..<count { m = Swift.max(m, row[i]) }
+    if m == -.infinity {
+      row.update(repeating: 0, count: count)
+      return
+    }
+    let sum = KernelArithmetic.laneSum(count) { i in
+      row[i] = KernelArithmetic.exp(row[i] - m)
+      return Double(row[i])
+    }
+    let inv = Float(1 / sum)
+    for i in 0..<count { row[i] *= inv }
   }
 }
 

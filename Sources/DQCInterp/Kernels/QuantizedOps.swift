@@ -8,7 +8,8 @@ import Foundation
 /// `s_x = max|x| / (2^(b−1) − 1)`, `q_x = round_half_even(x / s_x)`, and the product is
 /// `y[t, n] = s_x[t] · Σ_g s[n, g] · Σ_{k∈g} q_x[t, k] · (q[n, k] − z[n, g])`: the inner sums are
 /// integers, computed exactly (f32 holds integers below 2^24, and chunks of at most 256 keep them
-/// there), the outer sum in `Double`.
+/// there); the outer sum is the runtime's qgemm arithmetic, in f32 over ascending groups with each
+/// product and sum rounded, then times `s_x[t]`, then plus the bias.
 public enum QuantizedOps {
   /// Where each weight element's scale lives: per group along K, per output channel, or one.
   static func layout(_ type: QuantizedType, n: Int, k: Int) -> (groups: Int, size: Int) {
@@ -61,12 +62,12 @@ public enum QuantizedOps {
     let qmax = Float((1 << (bits - 1)) - 1)
     let xv = x.floats
     var qx = [Float](repeating: 0, count: m * k)
-    var sx = [Double](repeating: 0, count: m)
+    var sx = [Float](repeating: 0, count: m)
     for t in 0..<m {
       var amax: Float = 0
       for c in 0..<k { amax = max(amax, abs(xv[t * k + c])) }
       let scale = amax > 0 ? amax / qmax : 1
-      sx[t] = Double(scale)
+      sx[t] = scale
       for c in 0..<k {
         qx[t * k + c] = min(max((xv[t * k + c] / scale).rounded(.toNearestOrEven), -qmax), qmax)
       }
@@ -76,15 +77,19 @@ public enum QuantizedOps {
     let q = w.ints
     let z = zeros?.ints
     let s = scales.floats
-    // Chunks of at most 256 columns inside each group keep every integer partial sum exact.
+    // Chunks of at most 256 columns inside each group keep every integer partial sum exact in
+    // f32; a group's sum of chunks is exact in float64.
     let chunk = min(size, 256)
-    var acc = [Double](repeating: 0, count: m * n)
+    var groupSum = [Double](repeating: 0, count: m * n)
+    var acc = [Float](repeating: 0, count: m * n)
     var a = [Float](repeating: 0, count: m * chunk)
     var b = [Float](repeating: 0, count: n * chunk)
     var p = [Float](repeating: 0, count: m * n)
-    for start in stride(from: 0, to: k, by: chunk) {
-      let width = min(chunk, k - start)
+    var start = 0
+    while start < k {
       let g = start / size
+      let end = min(k, (g + 1) * size, start + chunk)
+      let width = end - start
       for t in 0..<m { for c in 0..<width { a[t * width + c] = qx[t * k + start + c] } }
       for row in 0..<n {
         let zero = z.map { $0[perTensor ? 0 : row * groups + g] } ?? 0
@@ -98,15 +103,27 @@ public enum QuantizedOps {
           }
         }
       }
+      for i in 0..<(m * n) { groupSum[i] += Double(p[i]) }
+      start = end
+      guard end == k || end % size == 0 else { continue }
+      // The group's end: acc += scale · Float(sum), a rounded product and a rounded sum in f32
+      // (the runtime's qgemm; Float(sum) rounds the exact integer as its int32-to-float does).
       for row in 0..<n {
-        let scale = Double(s[perTensor ? 0 : row * groups + g])
-        for t in 0..<m { acc[t * n + row] += scale * Double(p[t * n + row]) }
+        let scale = s[perTensor ? 0 : row * groups + g]
+        for t in 0..<m {
+          let term = scale * Float(groupSum[t * n + row])
+          acc[t * n + row] += term
+          groupSum[t * n + row] = 0
+        }
       }
     }
     let bv = bias?.floats
     var out = [Float](repeating: 0, count: m * n)
     for t in 0..<m {
-      for row in 0..<n { out[t * n + row] = Float(sx[t] * acc[t * n + row]) + (bv?[row] ?? 0) }
+      for row in 0..<n {
+        let scaled = sx[t] * acc[t * n + row]
+        out[t * n + row] = bv.map { scaled + $0[row] } ?? scaled
+      }
     }
     return Rounding.make(outShape, x.element, floats: out)
   }

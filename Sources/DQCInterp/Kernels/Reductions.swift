@@ -128,7 +128,7 @@ enum Reductions {
         lower, upper in
         for o in lower..<upper {
           if inner == 1 {
-            softmaxRow(p.baseAddress! + o * n, count: n, zeroWhenAllMasked: false)
+            softmaxRow(p.baseAddress! + o * n, count: n)
             continue
           }
           for i in 0..<inner {
@@ -150,19 +150,11 @@ enum Reductions {
     return Rounding.make(t.shape, t.element, floats: v)
   }
 
-  /// Softmax of `count` contiguous values in place, with a float64 sum.
-  ///
-  /// A row whose values are all −∞ becomes zeros when `zeroWhenAllMasked` (attention over fully
-  /// masked keys), NaN otherwise (ONNX Softmax).
-  static func softmaxRow(
-    _ row: UnsafeMutablePointer<Float>, count: Int, zeroWhenAllMasked: Bool = true
-  ) {
+  /// Softmax of `count` contiguous values in place, with a float64 sum (ONNX Softmax: a row
+  /// whose values are all −∞ becomes NaN).
+  static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
     var m = -Float.infinity
     for i in 0..<count { m = Swift.max(m, row[i]) }
-    if m == -.infinity && zeroWhenAllMasked {
-      row.update(repeating: 0, count: count)
-      return
-    }
     var sum = 0.0
     for i in 0..<count {
       let e = Foundation.expf(row[i] - m)
@@ -175,6 +167,9 @@ enum Reductions {
 
   /// Normalises over the axes from `axis` to the end: LayerNormalization (mean and variance) or
   /// RMSNormalization (mean square), scaled (and shifted).
+  ///
+  /// Sums are float64; RMS's sum of squares in the runtime's lane order, so that `dq.rms_norm`
+  /// gives the runtime's bits: `y = Float(x · inv) · w`, `inv = 1 / sqrt(Σx² / n + eps)`.
   ///
   /// Also returns the mean (zero for RMS) and the inverse standard deviation, each of the input's
   /// shape with the normalised axes set to 1 (ONNX's optional outputs, in f32).
@@ -208,9 +203,14 @@ enum Reductions {
                 mean /= Double(n)
               }
               var sq = 0.0
-              for k in 0..<n {
-                let d = Double(p[base + k]) - mean
-                sq += d * d
+              if rms {
+                // The runtime's order (`KernelArithmetic.laneSum`); the squares are exact.
+                sq = KernelArithmetic.laneSum(n) { k in Double(p[base + k]) * Double(p[base + k]) }
+              } else {
+                for k in 0..<n {
+                  let d = Double(p[base + k]) - mean
+                  sq += d * d
+                }
               }
               let inv = 1 / (sq / Double(n) + epsilon).squareRoot()
               meanOut[r] = Float(mean)
