@@ -15,6 +15,15 @@ public struct BundleWriter: Sendable {
   public var provenance: [UInt8]
   /// The model's `tokenizer.json`, when it has one.
   public var tokenizer: [UInt8]?
+  /// Whether a bundle with a plan also gets the plan's CUDA launch code (`cuda-source`).
+  public var cudaLaunchCode = true
+
+  /// What a write produced besides the file.
+  public struct Report: Sendable {
+    /// Why the bundle has no CUDA launch code, when it has a plan but the CUDA back end cannot
+    /// run it (the bundle still runs on the CPU).
+    public var cudaUnavailable: String?
+  }
 
   /// Creates a writer for the given metadata sections.
   public init(meta: [UInt8], recipe: [UInt8], provenance: [UInt8], tokenizer: [UInt8]? = nil) {
@@ -38,7 +47,10 @@ public struct BundleWriter: Sendable {
   /// Writes `module` to `path`, with the kernel plan of `plan` (the module `lower` made from
   /// it) when given: the plan's extra weights are bundled too, and the codes its `k.qlinear`
   /// kernels read are stored in their packed layout.
-  public func write(_ module: Module, plan: Module? = nil, to path: String) throws(BundleError) {
+  @discardableResult
+  public func write(_ module: Module, plan: Module? = nil, to path: String) throws(BundleError)
+    -> Report
+  {
     func fail(_ place: String, _ message: String) -> BundleError {
       BundleError(file: path, place: place, message)
     }
@@ -99,13 +111,26 @@ public struct BundleWriter: Sendable {
       (.meta, meta), (.recipe, recipe), (.provenance, provenance), (.ir, irText),
     ]
     if let tokenizer { sections.append((.tokenizer, tokenizer)) }
+    var report = Report()
     if let plan {
       var index: [String: Int] = [:]
       for (i, tensor) in placed.enumerated() { index[tensor.weight.name] = i }
+      let kernels: KernelPlan
       do {
-        sections.append((.plan, try PlanEncoder(module: plan, tensorIndex: index).encode()))
+        kernels = try KernelPlan(module: plan, tensorIndex: index)
       } catch {
         throw fail("section 'plan'", error.message)
+      }
+      sections.append((.plan, PlanEncoder(plan: kernels).encode()))
+      if cudaLaunchCode {
+        do {
+          let code = try CUDAEmitter(
+            plan: kernels, tensorCount: placed.count, modelName: module.name
+          ).emit()
+          sections.append((.cudaSource, Array(code.translationUnit.utf8)))
+        } catch {
+          report.cudaUnavailable = error.message
+        }
       }
     }
     sections.append((.tensorIndex, Self.tensorIndex(placed)))
@@ -211,6 +236,7 @@ public struct BundleWriter: Sendable {
       try? FileManager.default.removeItem(atPath: temporary)
       throw fail("file", "cannot move the bundle into place")
     }
+    return report
   }
 
   /// The `tensor-index` section.

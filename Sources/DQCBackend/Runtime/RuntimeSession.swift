@@ -18,9 +18,20 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// The device a session runs on.
 public enum RuntimeDevice: String, Sendable, Hashable, CaseIterable {
-  case cpu, cuda
+  /// The CPU back end.
+  case cpu
+  /// The CUDA back end on GPU 0.
+  case cuda
+  /// The CUDA back end's launch code on the CPU emulator (for tests; docs/gpu.md).
+  case cudaEmulator = "cuda-emulator"
 
-  var code: dqc_device { self == .cpu ? DQC_DEVICE_CPU : DQC_DEVICE_CUDA }
+  var code: dqc_device {
+    switch self {
+    case .cpu: DQC_DEVICE_CPU
+    case .cuda: DQC_DEVICE_CUDA
+    case .cudaEmulator: DQC_DEVICE_CUDA_EMULATOR
+    }
+  }
 }
 
 /// A bundle opened by the runtime with one execution session.
@@ -64,7 +75,8 @@ public final class RuntimeSession: @unchecked Sendable {
     dqc_bundle_close(bundle)
   }
 
-  /// The kernel path in use (`avx512-vnni`, `avx2-vnni`, `avx2` or `scalar`).
+  /// The kernel path in use (`avx512-vnni`, `avx2-vnni`, `avx2` or `scalar`), or for the CUDA
+  /// back end `cuda: ` and the device (`cuda: NVIDIA H100 80GB HBM3 (sm_90)`).
   public var isa: String { String(cString: dqc_session_isa(session)) }
 
   /// Bytes of the activation arena.

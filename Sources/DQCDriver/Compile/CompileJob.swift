@@ -74,13 +74,17 @@ public struct CompileJob: Sendable {
         "source": URL(fileURLWithPath: model).lastPathComponent,
         "source_digest": sourceDigest,
         "dqc_version": Driver.version,
-        "format_version": "1.1",
+        "format_version": "1.2",
       ]),
       tokenizer: tokenizer)
     // The bundle's IR is the model `lower` started from; the lowered module is its plan.
     let model = context.loweredFrom ?? module
     do {
-      try writer.write(model, plan: context.loweredFrom == nil ? nil : module, to: output)
+      let report = try writer.write(
+        model, plan: context.loweredFrom == nil ? nil : module, to: output)
+      if let reason = report.cudaUnavailable {
+        diagnostics("note: no CUDA launch code in the bundle (it runs on the CPU): \(reason)")
+      }
     } catch {
       throw .bundle(error)
     }

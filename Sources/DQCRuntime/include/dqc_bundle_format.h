@@ -19,7 +19,7 @@ extern "C" {
 static const uint8_t DQC_BUNDLE_MAGIC[DQC_BUNDLE_MAGIC_SIZE] = {0x89, 0x44, 0x51, 0x42,
                                                                 0x0d, 0x0a, 0x1a, 0x0a};
 #define DQC_BUNDLE_VERSION_MAJOR 1
-#define DQC_BUNDLE_VERSION_MINOR 1
+#define DQC_BUNDLE_VERSION_MINOR 2
 #define DQC_BUNDLE_LITTLE_ENDIAN 1
 #define DQC_BUNDLE_HEADER_SIZE 64
 #define DQC_BUNDLE_MAX_SECTIONS 64

@@ -25,7 +25,14 @@ typedef enum dqc_status {
   DQC_ERROR_DEVICE = 6       /* the device is absent or failed */
 } dqc_status;
 
-typedef enum dqc_device { DQC_DEVICE_CPU = 0, DQC_DEVICE_CUDA = 1 } dqc_device;
+/* DQC_DEVICE_CUDA_EMULATOR runs the CUDA back end's launch code on the CPU emulator, compiled
+ * with the host C++ compiler (for tests on machines without a GPU; DQC_CUDA_EMULATOR=1 turns
+ * DQC_DEVICE_CUDA into it). */
+typedef enum dqc_device {
+  DQC_DEVICE_CPU = 0,
+  DQC_DEVICE_CUDA = 1,
+  DQC_DEVICE_CUDA_EMULATOR = 2
+} dqc_device;
 
 typedef struct dqc_bundle dqc_bundle;
 typedef struct dqc_session dqc_session;
@@ -50,11 +57,14 @@ typedef struct dqc_session_options {
 } dqc_session_options;
 
 /* A session owns its activation arena and prepared weights; one thread uses it at a time.
- * The bundle must outlive it. */
+ * The bundle must outlive it. DQC_DEVICE_CUDA compiles the bundle's CUDA launch code for GPU 0
+ * with nvcc (cached; docs/gpu.md) and fails with DQC_ERROR_DEVICE and a one-line reason when the
+ * machine has no CUDA driver or GPU; `threads` is ignored there. */
 dqc_status dqc_session_create(const dqc_bundle *bundle, const dqc_session_options *options,
                               dqc_session **out);
 void dqc_session_destroy(dqc_session *session);
-/* The kernel path the session runs ("avx512-vnni", "avx2-vnni", "avx2", "scalar"). */
+/* The kernel path the session runs ("avx512-vnni", "avx2-vnni", "avx2", "scalar", or
+ * "cuda: <GPU name> (sm_XY)"). */
 const char *dqc_session_isa(const dqc_session *session);
 /* Bytes of the session's activation arena. */
 size_t dqc_session_arena_bytes(const dqc_session *session);

@@ -7,6 +7,7 @@
 
 #include "../kernels/kernels.h"
 #include "dqc_runtime.h"
+#include "cuda_session.h"
 #include "sampler.h"
 #include "session.h"
 
@@ -15,7 +16,7 @@ struct dqc_bundle {
 };
 
 struct dqc_session {
-  std::unique_ptr<dqc::rt::CpuSession> cpu;
+  std::unique_ptr<dqc::rt::Backend> backend;
 };
 
 namespace dqc::rt {
@@ -81,9 +82,7 @@ dqc_status dqc_session_create(const dqc_bundle* bundle, const dqc_session_option
     if (bundle == nullptr || out == nullptr) return fail(DQC_ERROR_ARGUMENT, "dqc_session_create: null argument");
     *out = nullptr;
     dqc_session_options o = options ? *options : dqc_session_options{DQC_DEVICE_CPU, 0};
-    if (o.device == DQC_DEVICE_CUDA)
-      return fail(DQC_ERROR_DEVICE, "the CUDA back end is not built into this runtime; use --device cpu");
-    if (o.device != DQC_DEVICE_CPU) return fail(DQC_ERROR_ARGUMENT, "unknown device " + std::to_string(int(o.device)));
+    if (o.device != DQC_DEVICE_CPU && o.device != DQC_DEVICE_CUDA && o.device != DQC_DEVICE_CUDA_EMULATOR) return fail(DQC_ERROR_ARGUMENT, "unknown device " + std::to_string(int(o.device)));
     if (o.threads < 0 || o.threads > 1024) return fail(DQC_ERROR_ARGUMENT, "threads must be 0 (all cores) to 1024");
     int threads = o.threads;
     if (threads == 0) {
@@ -91,8 +90,17 @@ dqc_status dqc_session_create(const dqc_bundle* bundle, const dqc_session_option
       threads = hw == 0 ? 1 : int(hw);
     }
     auto session = std::make_unique<dqc_session>();
-    Status s = dqc::rt::CpuSession::create(bundle->loaded, threads, &session->cpu);
-    if (!s.is_ok()) return s;
+    if (o.device != DQC_DEVICE_CPU) {
+      std::unique_ptr<dqc::rt::CudaSession> cuda;
+      Status s = dqc::rt::CudaSession::create(bundle->loaded, o.device == DQC_DEVICE_CUDA_EMULATOR, &cuda);
+      if (!s.is_ok()) return s;
+      session->backend = std::move(cuda);
+    } else {
+      std::unique_ptr<dqc::rt::CpuSession> cpu;
+      Status s = dqc::rt::CpuSession::create(bundle->loaded, threads, &cpu);
+      if (!s.is_ok()) return s;
+      session->backend = std::move(cpu);
+    }
     *out = session.release();
     return Status::ok();
   });
@@ -100,14 +108,16 @@ dqc_status dqc_session_create(const dqc_bundle* bundle, const dqc_session_option
 
 void dqc_session_destroy(dqc_session* session) { delete session; }
 
-const char* dqc_session_isa(const dqc_session*) { return dqc::rt::isa_name(dqc::rt::active_isa()); }
+const char* dqc_session_isa(const dqc_session* s) {
+  return s ? s->backend->device_name() : dqc::rt::isa_name(dqc::rt::active_isa());
+}
 
-size_t dqc_session_arena_bytes(const dqc_session* s) { return s ? s->cpu->arena_bytes() : 0; }
+size_t dqc_session_arena_bytes(const dqc_session* s) { return s ? s->backend->arena_bytes() : 0; }
 
 dqc_status dqc_session_forward(dqc_session* session, const int64_t* ids, int64_t count, float* logits) {
   return guarded([&]() -> Status {
     if (session == nullptr) return fail(DQC_ERROR_ARGUMENT, "dqc_session_forward: null session");
-    return session->cpu->forward(ids, count, logits);
+    return session->backend->forward(ids, count, logits);
   });
 }
 
@@ -115,7 +125,7 @@ dqc_status dqc_session_forward_rows(dqc_session* session, const int64_t* ids, in
                                     const int64_t* rows, int64_t row_count, float* logits) {
   return guarded([&]() -> Status {
     if (session == nullptr || rows == nullptr) return fail(DQC_ERROR_ARGUMENT, "dqc_session_forward_rows: null argument");
-    return session->cpu->forward(ids, count, logits, rows, row_count);
+    return session->backend->forward(ids, count, logits, rows, row_count);
   });
 }
 
@@ -123,7 +133,7 @@ dqc_status dqc_session_generate(dqc_session* session, const int64_t* prompt, int
                                 const dqc_sampler_options* options, int64_t* out) {
   return guarded([&]() -> Status {
     if (session == nullptr || options == nullptr) return fail(DQC_ERROR_ARGUMENT, "dqc_session_generate: null argument");
-    return dqc::rt::generate(*session->cpu, prompt, prompt_length, *options, out);
+    return dqc::rt::generate(*session->backend, prompt, prompt_length, *options, out);
   });
 }
 

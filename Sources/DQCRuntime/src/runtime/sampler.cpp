@@ -8,7 +8,6 @@
 #include "sampler.h"
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -35,7 +34,7 @@ struct Candidate {
 
 }  // namespace
 
-Status generate(CpuSession& session, const int64_t* prompt, int64_t prompt_length,
+Status generate(Backend& session, const int64_t* prompt, int64_t prompt_length,
                 const dqc_sampler_options& o, int64_t* out) {
   const Plan& plan = session.bundle().plan;
   if (prompt == nullptr || out == nullptr) return fail(DQC_ERROR_ARGUMENT, "generate: null prompt or output");
@@ -52,15 +51,11 @@ Status generate(CpuSession& session, const int64_t* prompt, int64_t prompt_lengt
   const int64_t length = prompt_length + o.gen_length;
   if (prompt_length < 0 || length > plan.seq_len)
     return fail(DQC_ERROR_ARGUMENT, "generate: prompt " + std::to_string(prompt_length) + " + answer " + std::to_string(o.gen_length) + " tokens exceed the plan's " + std::to_string(plan.seq_len));
-  const int64_t mask = plan.mask_token, vocab = plan.vocab;
+  const int64_t mask = plan.mask_token;
   std::vector<int64_t> x(prompt, prompt + prompt_length);
   x.resize(size_t(length), mask);
-  std::vector<float> logits;
-  try {
-    logits.resize(size_t(length * vocab));
-  } catch (...) {
-    return fail(DQC_ERROR_MEMORY, "generate: cannot allocate logits");
-  }
+  std::vector<int64_t> tokens;
+  std::vector<double> confidence;
   SplitMix64 rng{o.remasking == DQC_REMASK_RANDOM ? o.seed : 0};
   const int64_t steps_per_block = o.steps / blocks;
   for (int64_t block = 0; block < blocks; block++) {
@@ -77,29 +72,15 @@ Status generate(CpuSession& session, const int64_t* prompt, int64_t prompt_lengt
       }
       std::vector<Candidate> candidates;
       if (!rows.empty()) {
-        Status s = session.forward(x.data(), length, logits.data(), rows.data(), int64_t(rows.size()));
+        tokens.resize(rows.size());
+        confidence.resize(rows.size());
+        Status s = session.best_tokens(x.data(), length, rows.data(), int64_t(rows.size()), tokens.data(),
+                                       confidence.data());
         if (!s.is_ok()) return s;
       }
       for (size_t j = 0; j < rows.size(); j++) {
-        const int64_t p = rows[j];
-        const float* row = logits.data() + int64_t(j) * vocab;
-        int64_t best = 0;
-        float best_value = -INFINITY;
-        for (int64_t v = 0; v < vocab; v++) {
-          if (row[v] > best_value) {
-            best_value = row[v];
-            best = v;
-          }
-        }
-        double score;
-        if (o.remasking == DQC_REMASK_RANDOM) {
-          score = rng.unit();
-        } else {
-          double sum = 0;
-          for (int64_t v = 0; v < vocab; v++) sum += std::exp(double(row[v]) - double(best_value));
-          score = 1 / sum;
-        }
-        candidates.push_back({p, best, score});
+        const double score = o.remasking == DQC_REMASK_RANDOM ? rng.unit() : confidence[j];
+        candidates.push_back({rows[j], tokens[j], score});
       }
       std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
         return a.score > b.score || (a.score == b.score && a.position < b.position);

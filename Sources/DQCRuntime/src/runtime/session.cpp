@@ -19,7 +19,7 @@ const char* const kOpNames[] = {"",        "embedding", "rms_norm", "quantize", 
 }  // namespace
 
 CpuSession::CpuSession(const LoadedBundle& bundle, int threads)
-    : bundle_(bundle), pool_(threads), serial_(1) {
+    : Backend(bundle), pool_(threads), serial_(1) {
   const char* profile = std::getenv("DQC_PROFILE_KERNELS");
   profile_ = profile != nullptr && profile[0] != '\0' && profile[0] != '0';
 }

@@ -1,4 +1,4 @@
-// session.h: a bundle opened for execution, and a session that runs its plan on the CPU.
+// session.h: the CPU back end: a session that runs a bundle's plan on the CPU.
 #ifndef DQC_RUNTIME_SESSION_H
 #define DQC_RUNTIME_SESSION_H
 
@@ -7,20 +7,12 @@
 #include <vector>
 
 #include "../kernels/kernels.h"
-#include "bundle_image.h"
-#include "plan.h"
-#include "status.h"
+#include "backend.h"
 
 namespace dqc::rt {
 
-/// A verified bundle and its decoded plan.
-struct LoadedBundle {
-  BundleImage image;
-  Plan plan;
-};
-
 /// The CPU back end: the arena, the weights prepared for the kernels, and a thread pool.
-class CpuSession {
+class CpuSession final : public Backend {
  public:
   static Status create(const LoadedBundle& bundle, int threads, std::unique_ptr<CpuSession>* out);
 
@@ -29,9 +21,9 @@ class CpuSession {
   /// order: the output layer (the LM head) then runs on those rows alone, with the same bits
   /// as in a full pass.
   Status forward(const int64_t* ids, int64_t count, float* logits,
-                 const int64_t* selected = nullptr, int64_t n_selected = 0);
-  size_t arena_bytes() const { return arena_size_; }
-  const LoadedBundle& bundle() const { return bundle_; }
+                 const int64_t* selected = nullptr, int64_t n_selected = 0) override;
+  const char* device_name() const override { return isa_name(active_isa()); }
+  size_t arena_bytes() const override { return arena_size_; }
 
  private:
   explicit CpuSession(const LoadedBundle& bundle, int threads);
@@ -53,7 +45,6 @@ class CpuSession {
   /// Below this many multiply-adds a forward pass runs on the calling thread alone.
   static constexpr double kParallelMacs = 64e6;
 
-  const LoadedBundle& bundle_;
   ThreadPool pool_;
   ThreadPool serial_;
   double macs_per_row_ = 0;  // multiply-adds of the linear layers per token
@@ -68,9 +59,7 @@ class CpuSession {
   std::vector<uint8_t> gathered_;    // the output kernel's input rows, for selected passes
 
  public:
-  ~CpuSession();
-  CpuSession(const CpuSession&) = delete;
-  CpuSession& operator=(const CpuSession&) = delete;
+  ~CpuSession() override;
 };
 
 }  // namespace dqc::rt

@@ -1,0 +1,120 @@
+import DQCBackend
+import DQCIR
+import DQCPasses
+import DQCTestSupport
+import Foundation
+import Testing
+
+/// The CUDA back end on a machine without a GPU.
+///
+/// The launch code dqc writes into bundles runs on
+/// the CPU emulator (`cuda/emulator.cuh`, compiled by the host C++ compiler) through the same
+/// runtime path as on a GPU, and must agree with the CPU back end; with no GPU, `--device cuda`
+/// is refused in one line. `CUDACompileTests` has nvcc compile the same code.
+@Suite struct CUDABackendTests {
+  init() {
+    // Compiled launch code goes to a scratch cache, not the user's.
+    setenv("DQC_CUDA_CACHE", Paths.temporaryDirectory() + "/cuda-cache", 1)
+  }
+
+  /// Lowers `text` after `pipeline` and writes it as a bundle (with its CUDA launch code).
+  static func bundle(_ text: String, pipeline: String, seqLen: Int, name: String) throws -> String {
+    var module = try IRParser.parse(text, file: name)
+    var context = PassContext()
+    for pass in try Pipeline(parsing: pipeline + ",lower{seq-len=\(seqLen)}").instantiate() {
+      _ = try pass.run(on: &module, context: &context)
+    }
+    let path = Paths.temporaryDirectory() + "/\(name).dqb"
+    let report = try BundleWriter(
+      meta: Array("{}".utf8), recipe: Array("{}".utf8), provenance: Array("{}".utf8)
+    ).write(try #require(context.loweredFrom), plan: module, to: path)
+    #expect(report.cudaUnavailable == nil, "\(report.cudaUnavailable ?? "")")
+    return path
+  }
+
+  /// Runs the bundle on the CPU back end and on the emulated CUDA back end for each token count
+  /// and compares the logits: the largest difference against the largest logit.
+  static func compare(_ path: String, vocab: Int, tokens: [Int], tolerance: Double) throws {
+    let cpu = try RuntimeSession(path: path, device: .cpu, threads: 1)
+    let cuda = try RuntimeSession(path: path, device: .cudaEmulator)
+    #expect(cuda.isa.hasPrefix("cuda: dqc CUDA emulator"))
+    for count in tokens {
+      var rng = SplitMix64(seed: UInt64(count * 7 + vocab))
+      let ids = (0..<count).map { _ in Int64(rng.next() % UInt64(vocab)) }
+      let expected = try cpu.forward(ids)
+      let actual = try cuda.forward(ids)
+      #expect(actual.count == expected.count)
+      let scale = max(expected.map { abs($0) }.max() ?? 1, 1e-6)
+      let worst = zip(actual, expected).map { Double(abs($0 - $1)) }.max() ?? .infinity
+      #expect(worst / Double(scale) <= tolerance, "\(count) tokens: max |Δ| \(worst) of \(scale)")
+    }
+  }
+
+  @Test(arguments: [
+    // Groups of 32 and more take the tensor-core path, the others dp4a.
+    (k: 16, n: 5, group: 8, bits: 4, act: 8, symmetric: false),
+    (k: 384, n: 37, group: 128, bits: 4, act: 8, symmetric: false),
+    (k: 256, n: 70, group: 32, bits: 4, act: 4, symmetric: true),
+    (k: 64, n: 21, group: 0, bits: 8, act: 8, symmetric: true),
+    (k: 128, n: 16, group: 64, bits: 8, act: 8, symmetric: false),
+  ])
+  func quantizedLinear(k: Int, n: Int, group: Int, bits: Int, act: Int, symmetric: Bool) throws {
+    let text = KernelDifferentialTests.linearCase(k: k, n: n, seed: UInt64(k * n), bias: group == 0)
+    let options =
+      "bits=\(bits),group-size=\(group),act-bits=\(act),symmetric=\(symmetric),half-scales=true,quantize-head=true"
+    let path = try Self.bundle(
+      text, pipeline: "rtn{\(options)}", seqLen: 80, name: "cuda-qlinear-\(k)-\(n)-\(group)")
+    // Integer sums are exact and the float sums run in the CPU back end's order.
+    try Self.compare(path, vocab: 11, tokens: [1, 7, 70], tolerance: 1e-5)
+  }
+
+  @Test func floatLinearAndWeightOnly() throws {
+    let text = KernelDifferentialTests.linearCase(k: 40, n: 19, seed: 3, bias: true)
+    try Self.compare(
+      try Self.bundle(text, pipeline: "dce", seqLen: 12, name: "cuda-linear"), vocab: 11,
+      tokens: [1, 9], tolerance: 1e-6)
+    try Self.compare(
+      try Self.bundle(
+        text, pipeline: "rtn{bits=4,group-size=8,act-bits=0,quantize-head=true}", seqLen: 12,
+        name: "cuda-w4a16"), vocab: 11, tokens: [9], tolerance: 1e-6)
+  }
+
+  @Test(arguments: [
+    (heads: 2, kvHeads: 2, dim: 8, bits: "scale = 0.35"),
+    (heads: 4, kvHeads: 2, dim: 16, bits: "qk_bits = 8, p_bits = 8, v_bits = 8"),
+    (heads: 3, kvHeads: 1, dim: 4, bits: "qk_bits = 4, p_bits = 8, v_bits = 4"),
+  ])
+  func normRopeAttentionSwiGLU(heads: Int, kvHeads: Int, dim: Int, bits: String) throws {
+    let text = KernelDifferentialTests.blockCase(
+      heads: heads, kvHeads: kvHeads, dim: dim, bits: bits, seed: 5)
+    let path = try Self.bundle(
+      text, pipeline: "dce", seqLen: 26, name: "cuda-block-\(heads)-\(kvHeads)-\(dim)")
+    // Quantized attention computes q.k and p.v as integer dot products times the scales (the
+    // CPU back end multiplies fake-quantized floats), so a score may round differently and move
+    // a probability to the next step of its grid.
+    try Self.compare(
+      path, vocab: 13, tokens: [1, 6, 23], tolerance: bits.contains("p_bits") ? 2e-3 : 1e-5)
+  }
+
+  @Test func quantizedBlockEndToEnd() throws {
+    let text = KernelDifferentialTests.blockCase(
+      heads: 4, kvHeads: 2, dim: 16, bits: "qk_bits = 8, p_bits = 8, v_bits = 8", seed: 9)
+    let path = try Self.bundle(
+      text, pipeline: "rtn{bits=4,group-size=32,act-bits=8,half-scales=true,quantize-head=true}",
+      seqLen: 40, name: "cuda-block-w4a8")
+    try Self.compare(path, vocab: 13, tokens: [3, 40], tolerance: 2e-3)
+  }
+
+  @Test func withoutAGPUTheDeviceIsRefusedInOneLine() throws {
+    let text = KernelDifferentialTests.linearCase(k: 16, n: 5, seed: 1, bias: false)
+    let path = try Self.bundle(text, pipeline: "dce", seqLen: 8, name: "cuda-refused")
+    guard !FileManager.default.fileExists(atPath: "/dev/nvidia0") else { return }  // a GPU here
+    do {
+      _ = try RuntimeSession(path: path, device: .cuda)
+      Issue.record("a CUDA session opened on a machine without a GPU")
+    } catch {
+      #expect(!error.message.contains("\n"))
+      #expect(error.message.contains("--device cpu"), "\(error.message)")
+    }
+  }
+}
