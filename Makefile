@@ -28,6 +28,7 @@ test: setup
 	$(SWIFT) build --build-tests
 	DQC_REQUIRE_NVCC=$(if $(filter 1,$(DQC_SKIP_CUDA)),0,1) $(SWIFT) test
 	$(MAKE) -C Tests/RuntimeKernelTests test CXX="$(CXX_RUNTIME)"
+	$(MAKE) -C Tests/CUDAKernelTests emulated CXX="$(CXX_RUNTIME)"
 	$(MAKE) -C Tests/Fuzz smoke CXX="$(CXX_FUZZ)"
 	$(MAKE) -C Tests/Fuzz/swift smoke
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests

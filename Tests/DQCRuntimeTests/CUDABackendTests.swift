@@ -117,4 +117,40 @@ import Testing
       #expect(error.message.contains("--device cpu"), "\(error.message)")
     }
   }
+
+  /// What the kernels do not cover leaves the bundle without launch code (it still runs on the
+  /// CPU), and the writer says why.
+  @Test func unsupportedShapesLeaveTheBundleWithoutLaunchCode() throws {
+    let text = KernelDifferentialTests.blockCase(
+      heads: 2, kvHeads: 2, dim: 12, bits: "scale = 0.3", seed: 4)
+    var module = try IRParser.parse(text, file: "head-dim-12")
+    var context = PassContext()
+    for pass in try Pipeline(parsing: "dce,lower{seq-len=8}").instantiate() {
+      _ = try pass.run(on: &module, context: &context)
+    }
+    let path = Paths.temporaryDirectory() + "/cuda-head-dim-12.dqb"
+    let report = try BundleWriter(
+      meta: Array("{}".utf8), recipe: Array("{}".utf8), provenance: Array("{}".utf8)
+    ).write(try #require(context.loweredFrom), plan: module, to: path)
+    #expect(report.cudaUnavailable?.contains("head_dim 12 must divide 256") == true)
+    #expect(try BundleFile(path: path).bytes(of: .cudaSource) == nil)
+    do {
+      _ = try RuntimeSession(path: path, device: .cudaEmulator)
+      Issue.record("a bundle without launch code opened on the CUDA back end")
+    } catch {
+      #expect(error.message.contains("no CUDA launch code"), "\(error.message)")
+    }
+  }
+
+  /// The bench model's launch code (`Golden/pipelines/bench-w4a8/launch.cu`, from
+  /// `dqc compile out/bench-model/model.onnx --w4a8 --method rtn --max-seq-len 256`; the bench
+  /// model is not in the repository) compiles with today's library for every architecture.
+  @Test func benchModelLaunchCodeCompiles() throws {
+    let model = try String(
+      contentsOfFile: Paths.golden + "/pipelines/bench-w4a8/launch.cu", encoding: .utf8)
+    #expect(model.contains("QWeightShape<2816, 1024, 128, 4"))
+    if let log = try NVCC.compile(CUDALaunchCode.library + model, name: "bench-w4a8") {
+      Issue.record("nvcc rejects the bench model's launch code:\n\(log)")
+    }
+  }
 }

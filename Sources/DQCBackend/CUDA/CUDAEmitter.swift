@@ -21,6 +21,10 @@ public struct CUDALaunchCode: Sendable, Hashable {
     model = String(translationUnit[range.upperBound...])
   }
 
+  /// The kernel library and host entry points every translation unit starts with, up to and
+  /// including the separator line.
+  public static var library: String { CUDAEmitter.library }
+
   init(model: String, translationUnit: String) {
     self.model = model
     self.translationUnit = translationUnit

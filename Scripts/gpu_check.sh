@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The CUDA back end's checks on a GPU (docs/gpu.md), as one script for a lent device machine.
+# Needs the CUDA toolkit (nvcc, cuBLAS), a C++ compiler and the fixture's bundle, made on the
+# development machine and carried along:
+#   .build/release/dqc compile Tests/Fixtures/llada-tiny/model.onnx -o out/gpu/fixture-w4a8.dqb \
+#     --w4a8 --calib Tests/Fixtures/llada-tiny/calib/train_slice.jsonl --max-seq-len 64
+# Prints: the card; every kernel against the CPU back end's (also at M = 256, N = K = 4096) and
+# the W4A8 GEMM against cuBLAS FP16; the bundle on --device cuda against --device cpu (logits,
+# sampled answers, forward time) with the tensor-core and the dp4a GEMM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LIMIT=${LIMIT:-50}
+CXX=${CXX:-$(command -v clang++ || command -v g++)}
+CC=${CC:-$(command -v clang || command -v gcc)}
+export DQC_CUDA_CACHE=${DQC_CUDA_CACHE:-$PWD/out/gpu/cache}
+
+nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv
+nvcc --version | tail -1
+arch=sm_$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '. ')
+
+echo "== kernels against the CPU back end, and the GEMM benchmark ($arch)"
+make -s -C Tests/CUDAKernelTests gpu GPU_ARCH="$arch"
+
+echo "== the fixture's W4A8 bundle: --device cuda against --device cpu"
+make -s -C Tests/CUDAKernelTests e2e CXX="$CXX" CC="$CC"
+status=0
+for task in rev sort add; do
+  Tests/CUDAKernelTests/build/e2e_check out/gpu/fixture-w4a8.dqb \
+    Tests/Fixtures/llada-tiny/eval/$task.jsonl "$LIMIT" || status=1
+done
+echo "== the same with every GEMM on dp4a (DQC_CUDA_GEMM=dp4a)"
+DQC_CUDA_GEMM=dp4a Tests/CUDAKernelTests/build/e2e_check out/gpu/fixture-w4a8.dqb \
+  Tests/Fixtures/llada-tiny/eval/sort.jsonl "$LIMIT" || status=1
+exit $status
