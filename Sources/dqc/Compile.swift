@@ -58,6 +58,12 @@ struct Compile: ParsableCommand {
 
   @Option(
     help:
+      "GPU architectures to prebuild the CUDA launch code for with nvcc, such as sm_89,sm_90 (default: the runtime compiles it on first use)."
+  )
+  var cudaArch: String?
+
+  @Option(
+    help:
       "Threads for calibration and weight quantization (default: all cores; the result is the same for any count)."
   )
   var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -82,9 +88,26 @@ struct Compile: ParsableCommand {
     try runReportingErrors {
       for item in layerPrecision { recipe.overrides.append(try NamedPipeline.override(item)) }
       var job = CompileJob(model: model, recipe: recipe, output: output)
+      job.cudaArchitectures = try Self.architectures(cudaArch)
       job.instrumentation.printAfterAll = printIrAfterAll
       job.instrumentation.dumpDirectory = dumpIrDir
       try job.run(diagnostics: writeStandardError)
+    }
+  }
+}
+
+extension Compile {
+  /// `sm_89,sm_90` as [89, 90].
+  static func architectures(_ text: String?) throws(DriverError) -> [Int] {
+    guard let text else { return [] }
+    return try text.split(separator: ",", omittingEmptySubsequences: false).map {
+      (item) throws(DriverError) -> Int in
+      let name = item.trimmingCharacters(in: .whitespaces)
+      guard name.hasPrefix("sm_"), let number = Int(name.dropFirst(3)), (50...199).contains(number)
+      else {
+        throw .usage("--cuda-arch: '\(name)' is not an architecture such as sm_89")
+      }
+      return number
     }
   }
 }

@@ -153,4 +153,38 @@ import Testing
       Issue.record("nvcc rejects the bench model's launch code:\n\(log)")
     }
   }
+
+  /// `--cuda-arch`: the launch code compiled by nvcc for chosen architectures rides in the bundle
+  /// (section `cuda-binary`: header, then an ELF shared library), and the runtime accepts it.
+  @Test func prebuiltDeviceCodeIsBundled() throws {
+    guard NVCC.path != nil else {
+      if NVCC.isRequired { Issue.record("nvcc not found (DQC_REQUIRE_NVCC=1)") }
+      return
+    }
+    let text = KernelDifferentialTests.linearCase(k: 64, n: 24, seed: 2, bias: false)
+    var module = try IRParser.parse(text, file: "prebuilt")
+    var context = PassContext()
+    let pipeline = "rtn{bits=4,group-size=32,act-bits=8,quantize-head=true},lower{seq-len=16}"
+    for pass in try Pipeline(parsing: pipeline).instantiate() {
+      _ = try pass.run(on: &module, context: &context)
+    }
+    let path = Paths.temporaryDirectory() + "/cuda-prebuilt.dqb"
+    var writer = BundleWriter(
+      meta: Array("{}".utf8), recipe: Array("{}".utf8), provenance: Array("{}".utf8))
+    writer.cudaArchitectures = [90, 80]
+    try writer.write(try #require(context.loweredFrom), plan: module, to: path)
+    let bundle = try BundleFile(path: path)
+    let source = try #require(bundle.bytes(of: .cudaSource))
+    let binary = try #require(bundle.bytes(of: .cudaBinary))
+    func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(binary[at + $1]) << (8 * $1) } }
+    func u64(_ at: Int) -> UInt64 { UInt64(u32(at)) | UInt64(u32(at + 4)) << 32 }
+    #expect(Array(binary.prefix(8)) == Array("DQCCUBIN".utf8))
+    #expect(u32(8) == 1 && u32(12) == 2 && u32(16) == 80 && u32(20) == 90)
+    var digest: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in source { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    #expect(u64(80) == digest)
+    #expect(u64(88) == UInt64(binary.count - 128))
+    #expect(Array(binary[128..<132]) == [0x7f, 0x45, 0x4c, 0x46])  // ELF
+    _ = try RuntimeSession(path: path, device: .cpu)  // the runtime's checks of the section pass
+  }
 }

@@ -19,8 +19,10 @@ public enum BundleSectionKind: UInt32, Sendable, CaseIterable {
   case tensorData = 7
   /// The execution plan (reserved for the `lower` pass).
   case plan = 8
-  /// Generated CUDA source (reserved for the CUDA back end).
+  /// The plan's CUDA launch code (one translation unit).
   case cudaSource = 9
+  /// The launch code compiled for chosen GPU architectures (`dqc compile --cuda-arch`).
+  case cudaBinary = 10
 
   /// The section's name in the table.
   public var name: String {
@@ -34,6 +36,7 @@ public enum BundleSectionKind: UInt32, Sendable, CaseIterable {
     case .tensorData: "tensor-data"
     case .plan: "plan"
     case .cudaSource: "cuda-source"
+    case .cudaBinary: "cuda-binary"
     }
   }
 
@@ -41,7 +44,7 @@ public enum BundleSectionKind: UInt32, Sendable, CaseIterable {
   public var isRequired: Bool {
     switch self {
     case .meta, .recipe, .provenance, .ir, .tensorIndex, .tensorData: true
-    case .tokenizer, .plan, .cudaSource: false
+    case .tokenizer, .plan, .cudaSource, .cudaBinary: false
     }
   }
 }

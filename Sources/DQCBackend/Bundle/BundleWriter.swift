@@ -17,6 +17,9 @@ public struct BundleWriter: Sendable {
   public var tokenizer: [UInt8]?
   /// Whether a bundle with a plan also gets the plan's CUDA launch code (`cuda-source`).
   public var cudaLaunchCode = true
+  /// GPU architectures (10 × major + minor, such as 89) to compile the launch code for with
+  /// nvcc now (`cuda-binary`); empty: the runtime compiles it on first use.
+  public var cudaArchitectures: [Int] = []
 
   /// What a write produced besides the file.
   public struct Report: Sendable {
@@ -130,6 +133,22 @@ public struct BundleWriter: Sendable {
           sections.append((.cudaSource, Array(code.translationUnit.utf8)))
         } catch {
           report.cudaUnavailable = error.message
+        }
+      }
+      if !cudaArchitectures.isEmpty {
+        guard let source = sections.last(where: { $0.kind == .cudaSource })?.bytes else {
+          throw fail(
+            "section 'cuda-binary'",
+            "no CUDA launch code to compile: \(report.cudaUnavailable ?? "launch code is off")")
+        }
+        do {
+          sections.append(
+            (
+              .cudaBinary,
+              try CUDAPrebuild.section(source: source, architectures: cudaArchitectures)
+            ))
+        } catch {
+          throw fail("section 'cuda-binary'", error.message)
         }
       }
     }

@@ -14,6 +14,8 @@ public struct CompileJob: Sendable {
   public var output: String
   /// Printing, dumping and timing around passes.
   public var instrumentation = Instrumentation()
+  /// GPU architectures to prebuild the CUDA launch code for (10 × major + minor).
+  public var cudaArchitectures: [Int] = []
 
   /// Creates a job.
   public init(model: String, recipe: NamedPipeline, output: String) {
@@ -67,7 +69,7 @@ public struct CompileJob: Sendable {
       }
       return
     }
-    let writer = BundleWriter(
+    var writer = BundleWriter(
       meta: try Self.json(meta(context.loweredFrom ?? module, config: config, ids: ids)),
       recipe: try Self.json(recipeJSON(pipelineText, pipeline)),
       provenance: try Self.json([
@@ -77,6 +79,7 @@ public struct CompileJob: Sendable {
         "format_version": "1.2",
       ]),
       tokenizer: tokenizer)
+    writer.cudaArchitectures = cudaArchitectures
     // The bundle's IR is the model `lower` started from; the lowered module is its plan.
     let model = context.loweredFrom ?? module
     do {

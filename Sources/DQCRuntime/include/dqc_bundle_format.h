@@ -58,8 +58,20 @@ enum dqc_section_kind {
   DQC_SECTION_TENSOR_INDEX = 6,
   DQC_SECTION_TENSOR_DATA = 7,
   DQC_SECTION_PLAN = 8,
-  DQC_SECTION_CUDA_SOURCE = 9
+  DQC_SECTION_CUDA_SOURCE = 9,
+  DQC_SECTION_CUDA_BINARY = 10
 };
+
+/* cuda-binary (1.2): a header, then the launch code compiled by nvcc into an x86-64 Linux shared
+ * library for the listed architectures (docs/bundle-format.md). */
+#define DQC_CUDA_BINARY_MAGIC "DQCCUBIN"
+#define DQC_CUDA_BINARY_HEADER_SIZE 128
+#define DQC_CUDA_BINARY_MAX_ARCHS 16
+#define DQC_CUDA_BINARY_ABI 8          /* u32: ABI version of the entry points */
+#define DQC_CUDA_BINARY_ARCH_COUNT 12  /* u32: architectures, 1 to 16 */
+#define DQC_CUDA_BINARY_ARCHS 16       /* 16 x u32: compute capabilities as 10 x major + minor */
+#define DQC_CUDA_BINARY_SOURCE 80      /* u64: fnv1a64 of the cuda-source section it was built from */
+#define DQC_CUDA_BINARY_SIZE 88        /* u64: bytes of the library after the header */
 
 /* Tensor index. */
 #define DQC_TENSOR_INDEX_HEADER_SIZE 16

@@ -36,6 +36,7 @@ const char* kind_name(uint32_t kind) {
     case DQC_SECTION_TENSOR_DATA: return "tensor-data";
     case DQC_SECTION_PLAN: return "plan";
     case DQC_SECTION_CUDA_SOURCE: return "cuda-source";
+    case DQC_SECTION_CUDA_BINARY: return "cuda-binary";
     default: return nullptr;
   }
 }
@@ -179,11 +180,32 @@ Status BundleImage::verify() {
       return error(place, "checksum mismatch");
     if (known != nullptr) sections_.push_back({kind, SectionView{base_ + offset, size}});
   }
-  for (uint32_t kind = DQC_SECTION_META; kind <= DQC_SECTION_CUDA_SOURCE; kind++) {
+  for (uint32_t kind = DQC_SECTION_META; kind <= DQC_SECTION_CUDA_BINARY; kind++) {
     if (required_kind(kind) && section(kind).data == nullptr)
       return error(std::string("section '") + kind_name(kind) + "'", "missing");
   }
+  if (SectionView binary = section(DQC_SECTION_CUDA_BINARY); binary.data != nullptr) {
+    Status s = check_cuda_binary(binary);
+    if (!s.is_ok()) return s;
+  }
   return read_tensor_index(section(DQC_SECTION_TENSOR_INDEX), section(DQC_SECTION_TENSOR_DATA));
+}
+
+Status BundleImage::check_cuda_binary(SectionView binary) const {
+  const std::string place = "section 'cuda-binary'";
+  const SectionView source = section(DQC_SECTION_CUDA_SOURCE);
+  if (binary.size < DQC_CUDA_BINARY_HEADER_SIZE) return error(place, "shorter than its 128-byte header");
+  const uint8_t* h = binary.data;
+  if (std::memcmp(h, DQC_CUDA_BINARY_MAGIC, 8) != 0) return error(place, "bad magic; expected DQCCUBIN");
+  const uint32_t count = u32(h + DQC_CUDA_BINARY_ARCH_COUNT);
+  if (count == 0 || count > DQC_CUDA_BINARY_MAX_ARCHS)
+    return error(place, std::to_string(count) + " architectures; expected 1 to 16");
+  if (u64(h + DQC_CUDA_BINARY_SIZE) != binary.size - DQC_CUDA_BINARY_HEADER_SIZE)
+    return error(place, "the header's library size disagrees with the section's");
+  if (source.data == nullptr) return error(place, "present without a cuda-source section");
+  if (u64(h + DQC_CUDA_BINARY_SOURCE) != dqc_fnv1a64(source.data, source.size, DQC_FNV1A64_INITIAL))
+    return error(place, "built from another cuda-source than the bundle's");
+  return Status::ok();
 }
 
 Status BundleImage::read_tensor_index(SectionView index, SectionView data) {

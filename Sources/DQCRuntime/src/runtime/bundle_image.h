@@ -50,6 +50,8 @@ class BundleImage {
  private:
   Status verify();
   Status read_tensor_index(SectionView index, SectionView data);
+  /// The cuda-binary header against the section and the bundle's cuda-source.
+  Status check_cuda_binary(SectionView binary) const;
   Status error(const std::string& place, const std::string& message) const;
 
   std::string path_;

@@ -167,6 +167,40 @@ Status compiled_library(const SectionView& source, const std::string& target, st
   return Status::ok();
 }
 
+uint32_t read_u32(const uint8_t* p) { return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24; }
+
+/// The bundle's prebuilt library (section cuda-binary, checked when the bundle opened) for
+/// `target` ("sm_90"), put in the cache; false when the bundle has none for that architecture.
+Status prebuilt_library(const BundleImage& image, const std::string& target, std::string* path, bool* found) {
+  *found = false;
+  const SectionView binary = image.section(DQC_SECTION_CUDA_BINARY);
+  if (binary.data == nullptr) return Status::ok();
+  const uint32_t wanted = uint32_t(std::stoul(target.substr(3)));
+  const uint32_t count = read_u32(binary.data + DQC_CUDA_BINARY_ARCH_COUNT);
+  bool listed = false;
+  for (uint32_t i = 0; i < count; i++) listed = listed || read_u32(binary.data + DQC_CUDA_BINARY_ARCHS + 4 * i) == wanted;
+  if (!listed) return Status::ok();
+  if (read_u32(binary.data + DQC_CUDA_BINARY_ABI) != DQC_CUDA_ABI_VERSION) return Status::ok();
+  const uint8_t* library = binary.data + DQC_CUDA_BINARY_HEADER_SIZE;
+  const uint64_t size = binary.size - DQC_CUDA_BINARY_HEADER_SIZE;
+  const std::string dir = cache_dir();
+  if (!make_dirs(dir)) return fail(DQC_ERROR_IO, "cannot create the CUDA cache folder '" + dir + "'");
+  *path = dir + "/" + hex(dqc_fnv1a64(library, size, DQC_FNV1A64_INITIAL)) + "-prebuilt-" + target + ".so";
+  *found = true;
+  if (access(path->c_str(), R_OK) == 0) return Status::ok();
+  const std::string temporary = *path + ".tmp-" + std::to_string(getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(library), std::streamsize(size));
+    if (!out) return fail(DQC_ERROR_IO, "cannot write '" + temporary + "'");
+  }
+  if (std::rename(temporary.c_str(), path->c_str()) != 0) {
+    std::remove(temporary.c_str());
+    return fail(DQC_ERROR_IO, "cannot move the prebuilt launch code to '" + *path + "'");
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status CudaSession::create(const LoadedBundle& bundle, bool emulate, std::unique_ptr<CudaSession>* out) {
@@ -178,8 +212,12 @@ Status CudaSession::create(const LoadedBundle& bundle, bool emulate, std::unique
     Status s = probe_gpu(&target);
     if (!s.is_ok()) return s;
   }
+  // Device code prebuilt into the bundle (dqc compile --cuda-arch) for this GPU, else nvcc now.
   std::string path;
-  Status s = compiled_library(source, target, &path);
+  bool prebuilt = false;
+  Status s = target == "emulator" ? Status::ok() : prebuilt_library(bundle.image, target, &path, &prebuilt);
+  if (!s.is_ok()) return s;
+  if (!prebuilt) s = compiled_library(source, target, &path);
   if (!s.is_ok()) return s;
   std::unique_ptr<CudaSession> session(new CudaSession(bundle));
   session->library_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
