@@ -131,7 +131,9 @@ import Testing
     bytes[8] = 2
     Self.reseal(&bytes)
     let error = try #require(try Self.error(reading: bytes))
-    #expect(error.place == "header" && error.message.contains("version 2.1"), "\(error)")
+    #expect(
+      error.place == "header" && error.message.contains("version 2.\(DQC_BUNDLE_VERSION_MINOR)"),
+      "\(error)")
     bytes[8] = 1
     bytes[10] = 7  // a newer minor version is read
     Self.reseal(&bytes)
