@@ -45,12 +45,13 @@ let package = Package(
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
     ),
-    .target(name: "DQCInterp", dependencies: ["DQCIR", "CBLAS"]),
-    // dqc's own matrix-product kernel (float32 or float64 inputs, float64 results, the same
-    // bits on every instruction set and thread count) for the quantization passes.
+    // dqc's own numeric kernels, the same bits on every instruction set and thread count: the
+    // matrix product of the quantization passes (float32 or float64 inputs, float64 results),
+    // and the interpreter's float32 fused multiply-add chains.
     .target(
       name: "DQCKernels", path: "Sources/DQCKernels", sources: ["src"], publicHeadersPath: "include"
     ),
+    .target(name: "DQCInterp", dependencies: ["DQCIR", "CBLAS", "DQCKernels"]),
     .target(name: "DQCPasses", dependencies: ["DQCIR", "DQCInterp", "CBLAS", "DQCKernels"]),
     // The runtime: C++17 behind the plain C header `dqc_runtime.h` (bundle reader, plan,
     // CPU kernels, sampler), and `dqc_bundle_format.h` shared with the compiler. It depends on

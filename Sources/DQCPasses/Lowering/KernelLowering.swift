@@ -183,27 +183,48 @@ struct KernelLowering {
     guard k == x.layout.width else {
       throw unsupported(inst, "weight K \(k) does not fit input width \(x.layout.width)")
     }
-    let group: Int
-    switch qtype.granularity {
-    case .perGroup(let axis, let size) where axis == 1: group = size
-    case .perChannel(let axis) where axis == 0: group = k
-    default: group = 0
-    }
-    let bits = qtype.storage.bitWidth
-    let actBits = inst.attributes["act_bits"]?.intValue.map(Int.init)
-    let blockK = bits == 4 ? 8 : 4
-    let integerPath =
-      actBits != nil && (bits == 4 || bits == 8) && group > 0 && k % group == 0
-      && group % 8 == 0 && k % blockK == 0
     let bias =
       inst.operands.count > 4 && inst.operands[4] != nil
       ? try weightValue(inst, 4, float: true).name : nil
-    guard integerPath, let actBits else {
-      // Weight-only quantization (or a layout the integer kernel does not take): the weight is
-      // dequantized once here and runs as a float linear layer.
+    guard let actBits = inst.attributes["act_bits"]?.intValue.map(Int.init) else {
+      // Weight-only quantization: the weight is dequantized once here and runs as a float
+      // linear layer, which is what `dq.qlinear` without act_bits computes.
       let w = try dequantizedWeight(inst, codes: codes, qtype: qtype)
       try emit(inst, .linear, [x.name, w, bias], width: n)
       return
+    }
+    // With act_bits the layer must run on the integer kernels (k.quantize, k.qlinear): a float
+    // layer would drop the activation quantization and compute another model.
+    let integer = "act_bits = \(actBits) needs the integer kernel (k.quantize, k.qlinear), which"
+    let bits = qtype.storage.bitWidth
+    guard bits == 4 || bits == 8 else {
+      throw unsupported(inst, "\(integer) takes 4- or 8-bit weight codes, not \(qtype.storage)")
+    }
+    let group: Int
+    switch qtype.granularity {
+    case .perGroup(let axis, let size) where axis == 1 && size > 0 && k % size == 0: group = size
+    case .perChannel(let axis) where axis == 0: group = k
+    default:
+      throw unsupported(
+        inst, "\(integer) takes per-channel scales or groups along K, not \(qtype.granularity)")
+    }
+    // The kernel's weight layouts hold K in blocks of 8 columns and its scale groups are whole
+    // blocks. One group spanning K (per channel) of another width runs exactly on codes padded
+    // with zero columns to the next multiple of 8: the padded activation codes are 0 (k.quantize
+    // pads its rows with zeros), so the extra products are 0 and the group's integer sum, its
+    // code sum and the f32 epilogue are those of the unpadded layer.
+    let blockK = 8
+    var kernelK = k
+    var kernelGroup = group
+    if group == k && k % blockK != 0 {
+      kernelK = (k + blockK - 1) / blockK * blockK
+      kernelGroup = kernelK
+    } else if group % blockK != 0 {
+      throw unsupported(
+        inst,
+        "\(integer) needs scale groups of a multiple of \(blockK) columns; weight @\(codesSymbol) "
+          + "[\(n), \(k)] has K = \(k) in groups of \(group) (quantize it per channel or with a "
+          + "group size that is a multiple of \(blockK))")
     }
     let key = "\(x.name)/\(actBits)/\(group)"
     let q: [String]
@@ -230,10 +251,44 @@ struct KernelLowering {
     let zeros =
       inst.operands.count > 3 && inst.operands[3] != nil
       ? try weightValue(inst, 3, float: false).name : nil
-    let codesValue = try weightValue(inst, 1, float: false).name
+    let codesValue =
+      kernelK == k
+      ? try weightValue(inst, 1, float: false).name
+      : try paddedCodes(inst, codes: codes, qtype: qtype, columns: kernelK)
     try emit(
       inst, .qlinear, [q[0], q[1], q[2], codesValue, scales, zeros, bias], width: n,
-      attributes: ["group": .int(Int64(group))])
+      attributes: ["group": .int(Int64(kernelGroup))])
+  }
+
+  /// The codes of a per-channel quantized weight `[N, K]` with zero columns appended up to
+  /// `columns`, as a per-channel weight of the same storage.
+  private mutating func paddedCodes(
+    _ inst: Instruction, codes: Weight, qtype: QuantizedType, columns: Int
+  ) throws(PassError) -> String {
+    guard let shape = codes.type.staticShape else { throw unsupported(inst, "codes shape") }
+    let (n, k) = (shape[0], shape[1])
+    let tensor: DenseTensor
+    do {
+      tensor = try codes.loadTensor()
+    } catch {
+      throw fail("cannot read the weights of %\(inst.result.name): \(error)")
+    }
+    guard let values = tensor.int64s, values.count == n * k else {
+      throw unsupported(inst, "weight @\(codes.name) does not hold [\(n), \(k)] integer codes")
+    }
+    var padded = [Int64](repeating: 0, count: n * columns)
+    for row in 0..<n {
+      for col in 0..<k { padded[row * columns + col] = values[row * k + col] }
+    }
+    var type = qtype
+    type.granularity = .perChannel(axis: 0)
+    let symbol = source.weights.freshName(codes.name + ".padded")
+    return emitWeight(
+      Weight(
+        name: symbol,
+        tensor: DenseTensor(
+          type: TensorType(shape: [n, columns], .quantized(type)), values: .ints(padded)))
+    ).name
   }
 
   private mutating func lowerReshape(_ inst: Instruction) throws(PassError) {
