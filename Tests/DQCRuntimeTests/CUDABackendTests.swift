@@ -57,6 +57,8 @@ import Testing
     (k: 256, n: 70, group: 32, bits: 4, act: 4, symmetric: true),
     (k: 64, n: 21, group: 0, bits: 8, act: 8, symmetric: true),
     (k: 128, n: 16, group: 64, bits: 8, act: 8, symmetric: false),
+    // Per channel with K = 12: lowering pads the codes to 16 columns.
+    (k: 12, n: 9, group: 0, bits: 8, act: 8, symmetric: true),
   ])
   func quantizedLinear(k: Int, n: Int, group: Int, bits: Int, act: Int, symmetric: Bool) throws {
     let text = KernelDifferentialTests.linearCase(k: k, n: n, seed: UInt64(k * n), bias: group == 0)
