@@ -74,6 +74,9 @@ class KernelChecker {
     return fail(DQC_ERROR_FORMAT, bundle_.path() + ": " + place_ + ": " + message);
   }
   int64_t I(int i) const { return k_.ints[i]; }
+  /// A count (heads, a head size) that may be multiplied by another: 1 ... 2^31, so the product
+  /// of two cannot overflow `int64_t`.
+  static bool count(int64_t v) { return v > 0 && v <= (int64_t(1) << 31); }
 
   /// Operand `i` must be a value of `element` and `width`.
   bool value(size_t i, uint16_t element, int64_t width) const {
@@ -157,7 +160,7 @@ class KernelChecker {
       case DQC_OP_ROPE: {
         int64_t heads = I(0), dh = I(1);
         const TensorEntry* cos = tensor(1);
-        bool ok = heads > 0 && dh > 0 && dh % 2 == 0 && cos != nullptr && cos->shape.size() == 2 &&
+        bool ok = count(heads) && count(dh) && dh % 2 == 0 && cos != nullptr && cos->shape.size() == 2 &&
                   cos->shape[0] >= plan_.seq_len && cos->shape[1] == dh &&
                   tensor_is(1, F32, {cos->shape[0], dh}) && tensor_is(2, F32, {cos->shape[0], dh}) &&
                   value(0, F32, heads * dh) && result(0, F32, heads * dh);
@@ -167,7 +170,7 @@ class KernelChecker {
         int64_t h = I(0), hkv = I(1), dh = I(2);
         bool bits_ok = true;
         for (int i = 3; i <= 5; i++) bits_ok = bits_ok && I(i) >= 0 && I(i) <= 8;
-        bool ok = h > 0 && hkv > 0 && h % hkv == 0 && dh > 0 && bits_ok && value(0, F32, h * dh) &&
+        bool ok = count(h) && count(hkv) && h % hkv == 0 && count(dh) && bits_ok && value(0, F32, h * dh) &&
                   value(1, F32, hkv * dh) && value(2, F32, hkv * dh) &&
                   (absent(3) || tensor_is(3, F32, {hkv})) && result(0, F32, h * dh);
         return shapes(ok, "q [T, H*Dh], k and v [T, Hkv*Dh], V scales [Hkv] -> [T, H*Dh]");
