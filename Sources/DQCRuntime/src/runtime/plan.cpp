@@ -4,6 +4,7 @@
 // executor can run the plan without further checks.
 #include "plan.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -222,6 +223,7 @@ Status Plan::decode(const BundleImage& bundle, Plan* out) {
   if (plan.seq_len < 1 || plan.seq_len > 65536) return bad("sequence length " + std::to_string(plan.seq_len) + " is outside 1...65536");
   if (plan.arena_bytes > (uint64_t(1) << 40)) return bad("arena of " + std::to_string(plan.arena_bytes) + " bytes is implausible");
   const int64_t rows = plan.batch * plan.seq_len;
+  uint64_t arena_need = 0;  // the end of the last arena value
   const uint8_t* v = p + DQC_PLAN_HEADER_SIZE;
   for (uint64_t i = 0; i < value_count; i++, v += DQC_PLAN_VALUE_SIZE) {
     PlanValue value;
@@ -237,9 +239,15 @@ Status Plan::decode(const BundleImage& bundle, Plan* out) {
       uint64_t bytes = uint64_t(rows) * uint64_t(value.width) * uint64_t(bits / 8);
       if (value.offset % 64 != 0 || value.offset > plan.arena_bytes || bytes > plan.arena_bytes - value.offset)
         return bad(place + " (bytes " + std::to_string(value.offset) + "+" + std::to_string(bytes) + ") lies outside the " + std::to_string(plan.arena_bytes) + "-byte arena");
+      arena_need = std::max(arena_need, value.offset + bytes);
     }
     plan.values.push_back(value);
   }
+  // The arena is allocated at session creation: no larger than its values need (dqc writes
+  // exactly that, rounded up to 64 bytes), so a plan cannot ask for memory it does not use.
+  uint64_t arena_limit = std::max<uint64_t>((arena_need + 63) / 64 * 64, 64);
+  if (plan.arena_bytes > arena_limit)
+    return bad("arena of " + std::to_string(plan.arena_bytes) + " bytes; its values need " + std::to_string(arena_limit));
   if (plan.input >= plan.values.size() || plan.values[plan.input].kind != DQC_PLAN_VALUE_INPUT ||
       plan.values[plan.input].element != DQC_ELEMENT_I64 || plan.values[plan.input].width != 1)
     return bad("the input is not an i64 token-id value");
@@ -267,6 +275,11 @@ Status Plan::decode(const BundleImage& bundle, Plan* out) {
     if (!st.is_ok()) return st;
   }
   if (!defined[plan.output]) return bad("no kernel defines the output");
+  // Every arena value is a kernel's result, so its width is one a kernel check tied to operands.
+  for (size_t i = 0; i < plan.values.size(); i++) {
+    if (plan.values[i].kind == DQC_PLAN_VALUE_ARENA && !defined[i])
+      return bad("value " + std::to_string(i) + " is never defined by a kernel");
+  }
   *out = std::move(plan);
   return Status::ok();
 }
