@@ -520,6 +520,12 @@ def bad_onnx(d: Path) -> None:
                 "has 32 bytes. Error: file + initializer 'weight' + bytes 0..<64 outside the 32-byte file.")
     note_bad(d / "external-length-past-eof.bin", "32-byte data file of external-length-past-eof.onnx.")
 
+    p = d / "external-offset-huge.onnx"
+    save_model(p, simple_matmul_model(external_tensor("weight", "external-offset-past-eof.bin", 2**63 - 1, 64)))
+    note_bad(p, "initializer `weight` f32[4,4] in `external-offset-past-eof.bin` at offset 2^63-1 (Int.max), length "
+                "64: offset + length overflows 64 bits. Error: file + initializer 'weight' + bytes "
+                "9223372036854775807..<(past 2^63) outside the 64-byte file; no overflow trap.")
+
     p = d / "external-escape.onnx"
     save_model(p, simple_matmul_model(external_tensor("weight", "../outside.bin", 0, 64)))
     note_bad(p, "initializer `weight` with location `../outside.bin` (which exists, next to this folder). Error: "

@@ -17,6 +17,10 @@ import Testing
       "external data bytes 4096..<4160 lie outside 'external-offset-past-eof.bin' (64 bytes)"
     ),
     (
+      "onnx/external-offset-huge.onnx", "initializer 'weight'",
+      "external data bytes 9223372036854775807..<(past 2^63) lie outside 'external-offset-past-eof.bin' (64 bytes)"
+    ),
+    (
       "onnx/external-length-past-eof.onnx", "initializer 'weight'",
       "lie outside 'external-length-past-eof.bin' (32 bytes)"
     ),

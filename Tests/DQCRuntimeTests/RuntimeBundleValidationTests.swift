@@ -125,6 +125,11 @@ import Testing
       try Self.planRefusal { b, p in Self.put(1000, &b, at: p + 8, width: 4) }.contains("need"))
     #expect(
       try Self.planRefusal { b, p in Self.put(1 << 41, &b, at: p + 16) }.contains("implausible"))
+    // An arena larger than its values need (a session would allocate it all).
+    let arena = Self.u64(
+      Self.bundle, Self.sections(Self.bundle).first { $0.name == "plan" }!.offset + 16)
+    let roomy = try Self.planRefusal { b, p in Self.put(UInt64(arena) + 4096, &b, at: p + 16) }
+    #expect(roomy.contains("bytes; its values need \(arena)"), "\(roomy)")
     #expect(
       try Self.planRefusal { b, p in Self.put(1 << 20, &b, at: p + 64 + 32) }.contains("outside"))
     let badOp = try Self.planRefusal { b, p in Self.put(99, &b, at: p + kernel0, width: 4) }

@@ -291,7 +291,7 @@ public struct BundleFile: Sendable {
     }
     let stringsSize = reader.u64(8)
     let entriesEnd = BundleFormat.tensorIndexHeaderSize + count * BundleFormat.tensorEntrySize
-    guard count <= bytes.count / BundleFormat.tensorEntrySize,
+    guard count <= bytes.count / BundleFormat.tensorEntrySize, stringsSize <= UInt64(bytes.count),
       UInt64(entriesEnd) + stringsSize == UInt64(bytes.count)
     else {
       throw fail(
@@ -333,7 +333,11 @@ public struct BundleFile: Sendable {
         elements = product
         shape.append(Int(dim))
       }
-      var expected = (elements * UInt64(element.bitWidth) + 7) / 8
+      let (bits, bitsOverflow) = elements.multipliedReportingOverflow(by: UInt64(element.bitWidth))
+      guard !bitsOverflow, bits <= UInt64(Int.max) else {
+        throw fail(tensorPlace, "shape \(shape) of \(element) has more bytes than 2^60")
+      }
+      var expected = (bits + 7) / 8
       if layout == .f32N16 {
         guard rank == 2, element == .f32 else {
           throw fail(tensorPlace, "layout 3 packs [N, K] f32 weights")
@@ -354,7 +358,7 @@ public struct BundleFile: Sendable {
       else {
         throw fail(
           tensorPlace,
-          "bytes \(offset)..<\(offset + size) are misaligned, overlap the previous tensor or lie outside tensor-data (\(dataSize) bytes)"
+          "bytes \(offset)..<\(offset.addingReportingOverflow(size).overflow ? "(past 2^64)" : String(offset + size)) are misaligned, overlap the previous tensor or lie outside tensor-data (\(dataSize) bytes)"
         )
       }
       previousEnd = Int(offset + size)

@@ -35,7 +35,7 @@ enum ArchitectureLayouts {
     let d = try c.int("d_model", for: m)
     let heads = try c.int("n_heads", for: m)
     let mlp: Int
-    if let hidden = try c.optionalInt("mlp_hidden_size") {
+    if let hidden = try c.optionalSize("mlp_hidden_size") {
       mlp = hidden
     } else {
       mlp = try c.int("mlp_ratio", for: m) * d
@@ -44,8 +44,8 @@ enum ArchitectureLayouts {
     let p = "model.transformer."
     return TransformerSpec(
       architecture: "llada", dModel: d, heads: heads,
-      kvHeads: try c.optionalInt("n_kv_heads") ?? heads, layers: try c.int("n_layers", for: m),
-      mlpHidden: mlp, vocab: vocab, embeddingRows: try c.optionalInt("embedding_size") ?? vocab,
+      kvHeads: try c.optionalSize("n_kv_heads") ?? heads, layers: try c.int("n_layers", for: m),
+      mlpHidden: mlp, vocab: vocab, embeddingRows: try c.optionalSize("embedding_size") ?? vocab,
       ropeTheta: try c.double("rope_theta", default: 10000),
       normEps: try c.double("rms_norm_eps", default: 1e-5), bidirectional: true,
       qkvBias: try c.bool("include_bias", default: false),
@@ -78,7 +78,7 @@ enum ArchitectureLayouts {
     let vocab = try c.int("vocab_size", for: m)
     return TransformerSpec(
       architecture: m.lowercased(), dModel: try c.int("hidden_size", for: m), heads: heads,
-      kvHeads: try c.optionalInt("num_key_value_heads") ?? heads,
+      kvHeads: try c.optionalSize("num_key_value_heads") ?? heads,
       layers: try c.int("num_hidden_layers", for: m),
       mlpHidden: try c.int("intermediate_size", for: m),
       vocab: vocab, embeddingRows: vocab, ropeTheta: try c.double("rope_theta", default: 10000),

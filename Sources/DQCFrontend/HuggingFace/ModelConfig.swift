@@ -26,14 +26,29 @@ public struct ModelConfig: @unchecked Sendable {
   /// `model_type`, if any.
   public var modelType: String? { object["model_type"] as? String }
 
-  /// A required positive integer.
+  /// The largest size (a dimension, a count of heads or layers) accepted: `Int32.max`, so a
+  /// product of two sizes cannot overflow.
+  public static let maximumSize = Int(Int32.max)
+
+  /// A required size: a positive integer no larger than `maximumSize`.
   public func int(_ key: String, for model: String) throws(FrontendError) -> Int {
     guard let value = object[key] else {
       throw FrontendError(file: path, place: "key '\(key)'", "missing; \(model) needs it")
     }
-    guard let n = JSONValue.integer(value), n > 0 else {
+    return try size(key, value)
+  }
+
+  /// An optional size (a positive integer no larger than `maximumSize`), or `nil`.
+  public func optionalSize(_ key: String) throws(FrontendError) -> Int? {
+    guard let value = object[key], !(value is NSNull) else { return nil }
+    return try size(key, value)
+  }
+
+  func size(_ key: String, _ value: Any) throws(FrontendError) -> Int {
+    guard let n = JSONValue.integer(value), n > 0, n <= Self.maximumSize else {
       throw FrontendError(
-        file: path, place: "key '\(key)'", "expected a positive integer, found \(value)")
+        file: path, place: "key '\(key)'",
+        "expected a positive integer no larger than \(Self.maximumSize), found \(value)")
     }
     return n
   }

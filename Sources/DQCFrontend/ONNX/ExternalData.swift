@@ -89,9 +89,11 @@ enum ExternalData {
         "external data length is \(count) bytes, the tensor's shape and type need \(expectedBytes)")
     }
     guard offset <= size, count <= size - offset else {
+      // The end is not computed as `offset + count`: both come from the file and may overflow.
+      let (end, overflow) = offset.addingReportingOverflow(count)
       throw FrontendError(
         file: file, place: place,
-        "external data bytes \(offset)..<\(offset + count) lie outside '\(location ?? "")' (\(size) bytes)"
+        "external data bytes \(offset)..<\(overflow ? "(past 2^63)" : String(end)) lie outside '\(location ?? "")' (\(size) bytes)"
       )
     }
     return FileSlice(path: path, offset: offset, length: count)

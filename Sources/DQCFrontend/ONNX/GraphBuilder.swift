@@ -67,14 +67,19 @@ struct GraphBuilder {
       )
     }
     guard let shape = info.shape else { return TensorType(unrankedOf: .scalar(scalar)) }
-    return TensorType(
-      shape.map { d in
-        switch d {
-        case .value(let v) where v >= 0: .fixed(Int(v))
-        case .param(let name) where !name.isEmpty: .symbol(Self.dimName(name))
-        default: .dynamic
-        }
-      }, .scalar(scalar))
+    var dims: [Dim] = []
+    for d in shape {
+      switch d {
+      case .value(let v) where v > Int64(Int32.max):
+        throw FrontendError(
+          file: file, place: place,
+          "dimension \(v) is out of range (expected at most \(Int32.max))")
+      case .value(let v) where v >= 0: dims.append(.fixed(Int(v)))
+      case .param(let name) where !name.isEmpty: dims.append(.symbol(Self.dimName(name)))
+      default: dims.append(.dynamic)
+      }
+    }
+    return TensorType(dims, .scalar(scalar))
   }
 
   /// A symbolic dimension name the text form can hold (`[A-Za-z_][A-Za-z0-9_.]*`).

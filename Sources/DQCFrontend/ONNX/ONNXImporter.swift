@@ -10,27 +10,41 @@ import Foundation
 /// the op type rules. Every unsupported op kind is reported once, with its node names, before
 /// anything else is done.
 public struct ONNXImporter {
-  /// The model file.
+  /// The model file (for an importer of bytes in memory, the name used in errors and `source`).
   public let path: String
-  let displayName: String
+  let bytes: Data?
   let decoder: ONNXTensorDecoder
 
-  /// Creates an importer for the ONNX file at `path`.
+  /// Creates an importer for the ONNX file at `path`; external data resolves inside its folder.
   public init(path: String) {
     self.path = path
-    let url = URL(fileURLWithPath: path)
-    displayName = path
+    bytes = nil
     decoder = ONNXTensorDecoder(
-      file: path, modelDirectory: url.standardizedFileURL.deletingLastPathComponent().path)
+      file: path,
+      modelDirectory: URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent()
+        .path)
+  }
+
+  /// Creates an importer for a serialized ONNX model held in memory: `path` names it in errors
+  /// and in the module's `source`; external data resolves inside `externalDataDirectory` (and is
+  /// confined to it as it is to a model file's folder).
+  public init(data: Data, path: String, externalDataDirectory: String) {
+    self.path = path
+    bytes = data
+    decoder = ONNXTensorDecoder(file: path, modelDirectory: externalDataDirectory)
   }
 
   /// Reads and imports the model.
   public func importModule() throws(FrontendError) -> Module {
     let data: Data
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-    } catch {
-      throw FrontendError(file: path, "cannot read the file")
+    if let bytes {
+      data = bytes
+    } else {
+      do {
+        data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+      } catch {
+        throw FrontendError(file: path, "cannot read the file")
+      }
     }
     let model = try ONNXProtoReader.readModel(data, file: path)
     return try importModel(model)

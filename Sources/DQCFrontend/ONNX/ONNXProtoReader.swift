@@ -18,6 +18,7 @@ enum ONNXProtoReader {
       throw FrontendError(
         file: file, "the file is \(bytes.count) bytes, over the 2 GiB protobuf limit")
     }
+    if let error = bytes.withUnsafeBytes({ ONNXNestingCheck.check($0, file: file) }) { throw error }
     let message = bytes.withUnsafeBytes { buffer in
       onnx__model_proto__unpack(nil, buffer.count, buffer.bindMemory(to: UInt8.self).baseAddress)
     }

@@ -28,9 +28,8 @@ public struct SafetensorsFile: Sendable {
   /// The largest header accepted.
   public static let maximumHeaderSize = 100 << 20
 
-  /// Reads and validates the header of the file at `path`.
+  /// Reads and validates the header of the file at `path` (only the header is read).
   public init(path: String) throws(FrontendError) {
-    self.path = path
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw FrontendError(file: path, "cannot open the file")
     }
@@ -38,11 +37,29 @@ public struct SafetensorsFile: Sendable {
     let size: Int
     do {
       size = Int(try handle.seekToEnd())
-      try handle.seek(toOffset: 0)
     } catch {
       throw FrontendError(file: path, "cannot read the file")
     }
-    guard size >= 8, let lengthBytes = try? handle.read(upToCount: 8), lengthBytes.count == 8 else {
+    try self.init(path: path, size: size) { offset, count in
+      guard (try? handle.seek(toOffset: UInt64(offset))) != nil else { return nil }
+      return try? handle.read(upToCount: count)
+    }
+  }
+
+  /// Validates the header of a safetensors file held in memory: `data` is the whole file, `path`
+  /// names it in errors and in the entries' slices (which lie inside `data`).
+  public init(data: Data, path: String) throws(FrontendError) {
+    try self.init(path: path, size: data.count) { offset, count in
+      let start = data.startIndex + offset
+      return data.subdata(in: start..<start + count)
+    }
+  }
+
+  /// Validates the header of a `size`-byte file; `read(offset, count)` gives bytes of it (nil or
+  /// fewer bytes on a read error) and is only asked for ranges inside the file.
+  init(path: String, size: Int, read: (Int, Int) -> Data?) throws(FrontendError) {
+    self.path = path
+    guard size >= 8, let lengthBytes = read(0, 8), lengthBytes.count == 8 else {
       throw FrontendError(
         file: path, place: "byte 0",
         "the file is \(size) bytes, too short for a safetensors header length")
@@ -56,9 +73,7 @@ public struct SafetensorsFile: Sendable {
         "header length \(headerLength) exceeds the file (\(size) bytes) or the \(Self.maximumHeaderSize)-byte limit"
       )
     }
-    guard let header = try? handle.read(upToCount: Int(headerLength)),
-      header.count == Int(headerLength)
-    else {
+    guard let header = read(8, Int(headerLength)), header.count == Int(headerLength) else {
       throw FrontendError(file: path, place: "header", "cannot read \(headerLength) header bytes")
     }
     guard let json = try? JSONSerialization.jsonObject(with: header),

@@ -79,7 +79,7 @@ enum ONNXShapes {
     }
     guard let target = ctx.constantInts(1) else {
       if let n = shape.dims?.first?.value {
-        return [TensorType(Array(repeating: .dynamic, count: n), data.element)]
+        return [TensorType(try TypeRules.dynamicDims(count: n), data.element)]
       }
       return [TensorType(unrankedOf: data.element)]
     }
@@ -109,7 +109,9 @@ enum ONNXShapes {
     if let total = data.elementCount {
       let known = dims.enumerated().filter { $0.offset != inferIndex }.map(\.element.value)
       if known.allSatisfy({ $0 != nil }) {
-        let product = known.reduce(1) { $0 * ($1 ?? 1) }
+        guard let product = TypeRules.product(known.compactMap { $0 }) else {
+          throw TypeRuleError("Reshape shape \(target) has more elements than fit in 64 bits")
+        }
         if let inferIndex {
           guard product > 0, total % product == 0 else {
             throw TypeRuleError("cannot reshape \(total) elements into \(target)")
@@ -125,7 +127,8 @@ enum ONNXShapes {
       let unknown = input.filter { $0.value == nil }
       let others = dims.enumerated().filter { $0.offset != inferIndex }.map(\.element)
       if unknown.count == 1, others.allSatisfy({ $0.value != nil }),
-        others.compactMap(\.value).reduce(1, *) == input.compactMap(\.value).reduce(1, *)
+        let product = TypeRules.product(others.compactMap(\.value)),
+        product == TypeRules.product(input.compactMap(\.value))
       {
         dims[inferIndex] = unknown[0]
       }
@@ -298,7 +301,7 @@ enum ONNXShapes {
     try TypeRules.requireInteger(shape, operand: 1)
     guard let target = ctx.constantInts(1) else {
       if let n = shape.dims?.first?.value, let rank = x.rank {
-        return [TensorType(Array(repeating: .dynamic, count: max(n, rank)), x.element)]
+        return [TensorType(try TypeRules.dynamicDims(count: max(n, rank)), x.element)]
       }
       return [TensorType(unrankedOf: x.element)]
     }
@@ -315,15 +318,18 @@ enum ONNXShapes {
     guard a >= 0, a <= dims.count else {
       throw TypeRuleError("axis \(axis) is out of range for rank \(dims.count)")
     }
-    func product(_ ds: ArraySlice<Dim>) -> Dim {
-      var p = 1
+    func product(_ ds: ArraySlice<Dim>) throws(TypeRuleError) -> Dim {
+      var sizes: [Int] = []
       for d in ds {
         guard let n = d.value else { return .dynamic }
-        p *= n
+        sizes.append(n)
+      }
+      guard let p = TypeRules.product(sizes) else {
+        throw TypeRuleError("Flatten of \(dims) has more elements than fit in 64 bits")
       }
       return .fixed(p)
     }
-    return [TensorType([product(dims[..<a]), product(dims[a...])], x.element)]
+    return [TensorType([try product(dims[..<a]), try product(dims[a...])], x.element)]
   }
 
   static func shape(_ ctx: TypeRuleContext) throws(TypeRuleError) -> [TensorType?] {
@@ -365,7 +371,7 @@ enum ONNXShapes {
       return [TensorType(TypeRules.dims(fromConstant: target), element)]
     }
     if let n = shape.dims?.first?.value {
-      return [TensorType(Array(repeating: .dynamic, count: n), element)]
+      return [TensorType(try TypeRules.dynamicDims(count: n), element)]
     }
     return [TensorType(unrankedOf: element)]
   }

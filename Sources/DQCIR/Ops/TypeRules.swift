@@ -16,6 +16,30 @@ public enum TypeRules {
     }
   }
 
+  /// The largest rank a shape operand may give a result (a 1-D shape tensor's length comes from
+  /// the file; a result type of that rank is allocated).
+  public static let maximumRank = 64
+
+  /// `count` dynamic dimensions for a result whose rank is a shape operand's length, refusing
+  /// more than `maximumRank`.
+  public static func dynamicDims(count: Int) throws(TypeRuleError) -> [Dim] {
+    guard count <= maximumRank else {
+      throw TypeRuleError("a shape of \(count) entries gives a rank over \(maximumRank)")
+    }
+    return Array(repeating: .dynamic, count: count)
+  }
+
+  /// The product of sizes, or nil if it overflows `Int`.
+  public static func product(_ sizes: [Int]) -> Int? {
+    var p = 1
+    for n in sizes {
+      let (q, overflow) = p.multipliedReportingOverflow(by: n)
+      guard !overflow else { return nil }
+      p = q
+    }
+    return p
+  }
+
   /// Broadcasts shapes multidirectionally (NumPy rules); `nil` if any rank is unknown.
   public static func broadcast(_ shapes: [[Dim]?]) throws(TypeRuleError) -> [Dim]? {
     var result: [Dim] = []

@@ -2,6 +2,8 @@ extension IRParser {
   // tensor-type ::= 'tensor' '<' (dim 'x')* element-type '>' | 'tensor' '<' '*' 'x' element-type '>'
   // dim ::= integer | '?' | '{' bare-id '}'
   mutating func parseTensorType() throws(IRError) -> TensorType {
+    scanner.skipTrivia()
+    let start = scanner.index
     guard scanner.consume("tensor") else { throw scanner.expected("a tensor type 'tensor<...>'") }
     guard scanner.peek == UInt8(ascii: "<") else { throw scanner.expected("'<' after 'tensor'") }
     scanner.index += 1
@@ -33,7 +35,27 @@ extension IRParser {
     let element = try parseElementType()
     guard scanner.peek == UInt8(ascii: ">") else { throw scanner.expected("'>' closing the type") }
     scanner.index += 1
-    return TensorType(dims: dims, element: element)
+    let type = TensorType(dims: dims, element: element)
+    guard Self.fixedBitsFit(type) else {
+      throw scanner.error(
+        "\(type) is too large: its fixed dimensions need more than 2^63 bits",
+        at: start)
+    }
+    return type
+  }
+
+  /// Whether the product of a type's fixed dimensions, in bits, fits in an `Int` (so its element
+  /// and byte counts, once the shape is static, are numbers and not nil).
+  static func fixedBitsFit(_ type: TensorType) -> Bool {
+    let fixed = (type.dims ?? []).compactMap(\.value)
+    if fixed.contains(0) { return true }
+    var bits = type.element.bitWidth
+    for n in fixed {
+      let (product, overflow) = bits.multipliedReportingOverflow(by: n)
+      guard !overflow, product <= Int.max - 7 else { return false }
+      bits = product
+    }
+    return true
   }
 
   // element-type ::= scalar-type | quantized-type

@@ -67,13 +67,27 @@ public struct TensorType: Sendable, Hashable {
     return shape
   }
 
-  /// The number of elements, if the shape is static.
-  public var elementCount: Int? { staticShape.map { $0.reduce(1, *) } }
+  /// The number of elements, if the shape is static and the count fits in an `Int` (types come
+  /// from files, so a product of dimensions that overflows is nil, not a trap).
+  public var elementCount: Int? {
+    guard let shape = staticShape else { return nil }
+    if shape.contains(0) { return 0 }
+    var count = 1
+    for n in shape {
+      let (product, overflow) = count.multipliedReportingOverflow(by: n)
+      guard !overflow else { return nil }
+      count = product
+    }
+    return count
+  }
 
-  /// The number of bytes of packed storage (sub-byte elements packed two per byte, rounded up).
+  /// The number of bytes of packed storage (sub-byte elements packed two per byte, rounded up),
+  /// if the shape is static and the count of bits fits in an `Int`.
   public var byteCount: Int? {
     guard let count = elementCount else { return nil }
-    return (count * element.bitWidth + 7) / 8
+    let (bits, overflow) = count.multipliedReportingOverflow(by: element.bitWidth)
+    guard !overflow, bits <= Int.max - 7 else { return nil }
+    return (bits + 7) / 8
   }
 
   /// The same shape with another element type.

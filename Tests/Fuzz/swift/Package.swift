@@ -27,7 +27,7 @@ let package = Package(
     .executableTarget(
       name: "FuzzSafetensors",
       dependencies: [
-        "FuzzSupport", .product(name: "DQCIR", package: rootIdentity),
+        .product(name: "DQCIR", package: rootIdentity),
         .product(name: "DQCFrontend", package: rootIdentity),
       ]),
     .executableTarget(

@@ -238,7 +238,8 @@ Status BundleImage::read_tensor_index(SectionView index, SectionView data) {
     uint64_t elements = 1;
     for (uint32_t d = 0; d < rank; d++) {
       uint64_t dim = u64(e + DQC_TENSOR_DIMS + 8 * d);
-      if (dim > 0x7fffffffu || (dim != 0 && elements > (uint64_t(1) << 62) / dim)) return error(tplace, "dimension " + std::to_string(dim) + " is too large");
+      // At most 2^56 elements, so the bit count below (up to 64 bits each) cannot wrap.
+      if (dim > 0x7fffffffu || (dim != 0 && elements > (uint64_t(1) << 56) / dim)) return error(tplace, "dimension " + std::to_string(dim) + " is too large");
       elements *= dim;
       t.shape.push_back(int64_t(dim));
     }

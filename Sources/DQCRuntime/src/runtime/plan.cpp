@@ -4,6 +4,7 @@
 // executor can run the plan without further checks.
 #include "plan.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -74,6 +75,9 @@ class KernelChecker {
     return fail(DQC_ERROR_FORMAT, bundle_.path() + ": " + place_ + ": " + message);
   }
   int64_t I(int i) const { return k_.ints[i]; }
+  /// A count (heads, a head size) that may be multiplied by another: 1 ... 2^31, so the product
+  /// of two cannot overflow `int64_t`.
+  static bool count(int64_t v) { return v > 0 && v <= (int64_t(1) << 31); }
 
   /// Operand `i` must be a value of `element` and `width`.
   bool value(size_t i, uint16_t element, int64_t width) const {
@@ -157,7 +161,7 @@ class KernelChecker {
       case DQC_OP_ROPE: {
         int64_t heads = I(0), dh = I(1);
         const TensorEntry* cos = tensor(1);
-        bool ok = heads > 0 && dh > 0 && dh % 2 == 0 && cos != nullptr && cos->shape.size() == 2 &&
+        bool ok = count(heads) && count(dh) && dh % 2 == 0 && cos != nullptr && cos->shape.size() == 2 &&
                   cos->shape[0] >= plan_.seq_len && cos->shape[1] == dh &&
                   tensor_is(1, F32, {cos->shape[0], dh}) && tensor_is(2, F32, {cos->shape[0], dh}) &&
                   value(0, F32, heads * dh) && result(0, F32, heads * dh);
@@ -167,7 +171,7 @@ class KernelChecker {
         int64_t h = I(0), hkv = I(1), dh = I(2);
         bool bits_ok = true;
         for (int i = 3; i <= 5; i++) bits_ok = bits_ok && I(i) >= 0 && I(i) <= 8;
-        bool ok = h > 0 && hkv > 0 && h % hkv == 0 && dh > 0 && bits_ok && value(0, F32, h * dh) &&
+        bool ok = count(h) && count(hkv) && h % hkv == 0 && count(dh) && bits_ok && value(0, F32, h * dh) &&
                   value(1, F32, hkv * dh) && value(2, F32, hkv * dh) &&
                   (absent(3) || tensor_is(3, F32, {hkv})) && result(0, F32, h * dh);
         return shapes(ok, "q [T, H*Dh], k and v [T, Hkv*Dh], V scales [Hkv] -> [T, H*Dh]");
@@ -219,6 +223,7 @@ Status Plan::decode(const BundleImage& bundle, Plan* out) {
   if (plan.seq_len < 1 || plan.seq_len > 65536) return bad("sequence length " + std::to_string(plan.seq_len) + " is outside 1...65536");
   if (plan.arena_bytes > (uint64_t(1) << 40)) return bad("arena of " + std::to_string(plan.arena_bytes) + " bytes is implausible");
   const int64_t rows = plan.batch * plan.seq_len;
+  uint64_t arena_need = 0;  // the end of the last arena value
   const uint8_t* v = p + DQC_PLAN_HEADER_SIZE;
   for (uint64_t i = 0; i < value_count; i++, v += DQC_PLAN_VALUE_SIZE) {
     PlanValue value;
@@ -234,9 +239,15 @@ Status Plan::decode(const BundleImage& bundle, Plan* out) {
       uint64_t bytes = uint64_t(rows) * uint64_t(value.width) * uint64_t(bits / 8);
       if (value.offset % 64 != 0 || value.offset > plan.arena_bytes || bytes > plan.arena_bytes - value.offset)
         return bad(place + " (bytes " + std::to_string(value.offset) + "+" + std::to_string(bytes) + ") lies outside the " + std::to_string(plan.arena_bytes) + "-byte arena");
+      arena_need = std::max(arena_need, value.offset + bytes);
     }
     plan.values.push_back(value);
   }
+  // The arena is allocated at session creation: no larger than its values need (dqc writes
+  // exactly that, rounded up to 64 bytes), so a plan cannot ask for memory it does not use.
+  uint64_t arena_limit = std::max<uint64_t>((arena_need + 63) / 64 * 64, 64);
+  if (plan.arena_bytes > arena_limit)
+    return bad("arena of " + std::to_string(plan.arena_bytes) + " bytes; its values need " + std::to_string(arena_limit));
   if (plan.input >= plan.values.size() || plan.values[plan.input].kind != DQC_PLAN_VALUE_INPUT ||
       plan.values[plan.input].element != DQC_ELEMENT_I64 || plan.values[plan.input].width != 1)
     return bad("the input is not an i64 token-id value");
@@ -264,6 +275,11 @@ Status Plan::decode(const BundleImage& bundle, Plan* out) {
     if (!st.is_ok()) return st;
   }
   if (!defined[plan.output]) return bad("no kernel defines the output");
+  // Every arena value is a kernel's result, so its width is one a kernel check tied to operands.
+  for (size_t i = 0; i < plan.values.size(); i++) {
+    if (plan.values[i].kind == DQC_PLAN_VALUE_ARENA && !defined[i])
+      return bad("value " + std::to_string(i) + " is never defined by a kernel");
+  }
   *out = std::move(plan);
   return Status::ok();
 }

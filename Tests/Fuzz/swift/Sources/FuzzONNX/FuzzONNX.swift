@@ -1,18 +1,20 @@
 import DQCFrontend
 import DQCIR
+import Foundation
 import FuzzSupport
 
-/// bytes -> scratch `model.onnx` -> `ONNXImporter.importModule()` (external data is confined to
-/// the model's folder, the scratch folder), then `Verifier.verify` on the imported module.
+/// Imports one input as a serialized ONNX model, in memory.
+///
+/// bytes -> `ONNXImporter(data:path:externalDataDirectory:)` (no model file), then
+/// `Verifier.verify` on the imported module. External data is confined to the process's scratch
+/// folder, which holds one fixed data file, `FuzzScratch.externalDataName`, for it to name.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzONNX(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-  // An empty file is skipped: Foundation's `Data(contentsOf:options: .alwaysMapped)` leaks a
-  // 4096-byte buffer reading a 0-byte file (a swift-foundation bug, not dqc's; see
-  // regressions/FuzzONNX/leak-empty-file), which LeakSanitizer would report on every run.
-  guard size > 0 else { return 0 }
-  guard let path = FuzzScratch.write(data, size, as: "model.onnx"),
-    let module = try? ONNXImporter(path: path).importModule()
-  else { return 0 }
+  let bytes = Data(bytes: data, count: size)
+  let importer = ONNXImporter(
+    data: bytes, path: "\(FuzzScratch.directory)/model.onnx",
+    externalDataDirectory: FuzzScratch.externalDataDirectory)
+  guard let module = try? importer.importModule() else { return 0 }
   _ = try? Verifier.verify(module)
   return 0
 }

@@ -11,16 +11,14 @@ public enum FuzzScratch {
     return path
   }()
 
-  /// Writes `size` bytes at `data` to `name` in the scratch folder (replacing it) and returns
-  /// its path, or nil if the write failed.
-  public static func write(_ data: UnsafePointer<UInt8>, _ size: Int, as name: String) -> String? {
-    let path = "\(directory)/\(name)"
-    let bytes = Data(bytes: data, count: size)
-    do {
-      try bytes.write(to: URL(fileURLWithPath: path))
-    } catch {
-      return nil
-    }
-    return path
-  }
+  /// The name of the fixed external-data file in `externalDataDirectory`.
+  public static let externalDataName = "weights.bin"
+
+  /// The scratch folder, holding `externalDataName`: 4096 bytes, byte `i` being `i % 251`
+  /// (written once per process, the same in every run).
+  public static let externalDataDirectory: String = {
+    let bytes = Data((0..<4096).map { UInt8($0 % 251) })
+    try? bytes.write(to: URL(fileURLWithPath: "\(directory)/\(externalDataName)"))
+    return directory
+  }()
 }
