@@ -72,7 +72,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .target(name: "DQCTestSupport", path: "Tests/DQCTestSupport"),
+    .target(name: "DQCTestSupport", dependencies: ["DQCBackend"], path: "Tests/DQCTestSupport"),
     .testTarget(name: "DQCIRTests", dependencies: ["DQCIR", "DQCTestSupport"]),
     .testTarget(
       name: "DQCFrontendTests", dependencies: ["DQCFrontend", "DQCTestSupport", "dqc"]),

@@ -1,3 +1,4 @@
+import DQCBackend
 import Foundation
 import Testing
 
@@ -7,19 +8,10 @@ import Testing
 /// `Scripts/setup.sh` has installed the CUDA toolkit), which makes a missing nvcc a failure.
 public enum NVCC {
   /// The architectures every generated translation unit must compile for.
-  public static let architectures = ["80", "89", "90"]
+  public static let architectures = [80, 89, 90]
 
-  /// nvcc's path: `$DQC_NVCC`, `$CUDA_HOME/bin/nvcc`, or `nvcc` on `PATH`; nil if none.
-  public static let path: String? = {
-    let environment = ProcessInfo.processInfo.environment
-    var candidates: [String] = []
-    if let explicit = environment["DQC_NVCC"] { candidates.append(explicit) }
-    if let home = environment["CUDA_HOME"] { candidates.append(home + "/bin/nvcc") }
-    for dir in (environment["PATH"] ?? "").split(separator: ":") {
-      candidates.append(dir + "/nvcc")
-    }
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-  }()
+  /// nvcc's path (`NVCCCompiler.path`); nil if none.
+  public static var path: String? { NVCCCompiler.path }
 
   /// Whether a missing nvcc fails the test rather than skipping it.
   public static var isRequired: Bool {
@@ -34,7 +26,7 @@ public enum NVCC {
   public static func compile(
     _ source: String, name: String, sourceLocation: SourceLocation = #_sourceLocation
   ) throws -> String? {
-    guard let nvcc = path else {
+    guard path != nil else {
       if isRequired {
         Issue.record("nvcc not found (DQC_REQUIRE_NVCC=1)", sourceLocation: sourceLocation)
       }
@@ -43,20 +35,8 @@ public enum NVCC {
     let dir = Paths.temporaryDirectory()
     let unit = dir + "/\(name).cu"
     try source.write(toFile: unit, atomically: true, encoding: .utf8)
-    var arguments = [
-      "-std=c++17", "-O3", "-shared", "-Xcompiler", "-fPIC", "-Werror", "all-warnings",
-    ]
-    for arch in architectures { arguments += ["-gencode", "arch=compute_\(arch),code=sm_\(arch)"] }
-    arguments += ["-o", dir + "/\(name).so", unit]
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: nvcc)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return process.terminationStatus == 0 ? nil : log
+    return try NVCCCompiler.compileSharedLibrary(
+      unit: unit, output: dir + "/\(name).so", architectures: architectures,
+      warningsAsErrors: true)
   }
 }

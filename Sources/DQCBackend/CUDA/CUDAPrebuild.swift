@@ -8,18 +8,6 @@ enum CUDAPrebuild {
     var message: String
   }
 
-  /// nvcc's path: `$DQC_NVCC`, `$CUDA_HOME/bin/nvcc`, or `nvcc` on `PATH`.
-  static func nvcc() -> String? {
-    let environment = ProcessInfo.processInfo.environment
-    var candidates: [String] = []
-    if let explicit = environment["DQC_NVCC"] { candidates.append(explicit) }
-    if let home = environment["CUDA_HOME"] { candidates.append(home + "/bin/nvcc") }
-    for dir in (environment["PATH"] ?? "").split(separator: ":") {
-      candidates.append(dir + "/nvcc")
-    }
-    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-  }
-
   /// The section: header (magic, ABI, architectures, digest of `source`, size), then the shared
   /// library nvcc builds from `source` with device code for every architecture (10 × major +
   /// minor, such as 89) and PTX for the newest.
@@ -28,38 +16,24 @@ enum CUDAPrebuild {
       throw Failure(
         message: "1 to \(DQC_CUDA_BINARY_MAX_ARCHS) architectures, got \(architectures.count)")
     }
-    guard let nvcc = nvcc() else {
+    guard NVCCCompiler.path != nil else {
       throw Failure(
         message: "nvcc not found (set DQC_NVCC or CUDA_HOME, or install the CUDA toolkit)")
     }
     let sorted = Array(Set(architectures)).sorted()
-    let dir = FileManager.default.temporaryDirectory
-      .appendingPathComponent(
-        "dqc-cuda-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "dqc-cuda-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     let library: [UInt8]
     do {
       try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
       let unit = dir.appendingPathComponent("launch.cu")
-      try Data(source).write(to: unit)
-      var arguments = ["-std=c++17", "-O3", "-shared", "-Xcompiler", "-fPIC"]
-      for arch in sorted { arguments += ["-gencode", "arch=compute_\(arch),code=sm_\(arch)"] }
-      let newest = sorted[sorted.count - 1]
-      arguments += ["-gencode", "arch=compute_\(newest),code=compute_\(newest)"]
       let output = dir.appendingPathComponent("launch.so")
-      arguments += ["-o", output.path, unit.path]
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: nvcc)
-      process.arguments = arguments
-      let pipe = Pipe()
-      process.standardOutput = pipe
-      process.standardError = pipe
-      try process.run()
-      let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      process.waitUntilExit()
-      guard process.terminationStatus == 0 else {
-        throw Failure(
-          message: "nvcc failed (exit \(process.terminationStatus)): \(log.suffix(1500))")
+      try Data(source).write(to: unit)
+      if let log = try NVCCCompiler.compileSharedLibrary(
+        unit: unit.path, output: output.path, architectures: sorted, ptx: true)
+      {
+        throw Failure(message: "nvcc failed: \(log.suffix(1500))")
       }
       library = Array(try Data(contentsOf: output))
     } catch let failure as Failure {

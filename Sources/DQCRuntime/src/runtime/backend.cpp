@@ -5,6 +5,17 @@
 
 namespace dqc::rt {
 
+Status Backend::check_rows(const int64_t* rows, int64_t n, int64_t count) {
+  if (rows == nullptr) return fail(DQC_ERROR_ARGUMENT, "forward: null selected rows");
+  if (n < 1 || n > count)
+    return fail(DQC_ERROR_ARGUMENT, "forward: " + std::to_string(n) + " selected rows of " + std::to_string(count));
+  for (int64_t j = 0; j < n; j++) {
+    if (rows[j] < 0 || rows[j] >= count)
+      return fail(DQC_ERROR_ARGUMENT, "forward: selected row " + std::to_string(rows[j]) + " is outside 0..<" + std::to_string(count));
+  }
+  return Status::ok();
+}
+
 Status Backend::best_tokens(const int64_t* ids, int64_t count, const int64_t* rows, int64_t n,
                             int64_t* tokens, double* confidence) {
   const int64_t vocab = bundle_.plan.vocab;

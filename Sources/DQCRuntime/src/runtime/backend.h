@@ -45,6 +45,9 @@ class Backend {
   const LoadedBundle& bundle() const { return bundle_; }
 
  protected:
+  /// Checks `n` selected rows: 1 to `count` of them, each in [0, count).
+  static Status check_rows(const int64_t* rows, int64_t n, int64_t count);
+
   const LoadedBundle& bundle_;
 
  private:

@@ -257,12 +257,8 @@ Status CudaSession::forward(const int64_t* ids, int64_t count, float* logits, co
                             int64_t n_selected) {
   if (ids == nullptr || logits == nullptr) return fail(DQC_ERROR_ARGUMENT, "forward: null ids or logits");
   if (selected != nullptr) {
-    if (n_selected < 1 || n_selected > count)
-      return fail(DQC_ERROR_ARGUMENT, "forward: " + std::to_string(n_selected) + " selected rows of " + std::to_string(count));
-    for (int64_t j = 0; j < n_selected; j++) {
-      if (selected[j] < 0 || selected[j] >= count)
-        return fail(DQC_ERROR_ARGUMENT, "forward: selected row " + std::to_string(selected[j]) + " is outside 0..<" + std::to_string(count));
-    }
+    Status s = check_rows(selected, n_selected, count);
+    if (!s.is_ok()) return s;
   }
   char message[1024] = {0};
   const int r = forward_(model_, ids, count, selected, selected != nullptr ? n_selected : count, logits, message,
@@ -273,12 +269,10 @@ Status CudaSession::forward(const int64_t* ids, int64_t count, float* logits, co
 
 Status CudaSession::best_tokens(const int64_t* ids, int64_t count, const int64_t* rows, int64_t n,
                                 int64_t* tokens, double* confidence) {
-  if (ids == nullptr || rows == nullptr || tokens == nullptr || confidence == nullptr)
+  if (ids == nullptr || tokens == nullptr || confidence == nullptr)
     return fail(DQC_ERROR_ARGUMENT, "forward: null argument");
-  for (int64_t j = 0; j < n; j++) {
-    if (rows[j] < 0 || rows[j] >= count)
-      return fail(DQC_ERROR_ARGUMENT, "forward: selected row " + std::to_string(rows[j]) + " is outside 0..<" + std::to_string(count));
-  }
+  Status s = check_rows(rows, n, count);
+  if (!s.is_ok()) return s;
   char message[1024] = {0};
   const int r = best_(model_, ids, count, rows, n, tokens, confidence, message, sizeof message);
   if (r != 0) return fail(r < 0 ? DQC_ERROR_ARGUMENT : DQC_ERROR_DEVICE, message);

@@ -130,12 +130,8 @@ Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits,
   if (count < 1 || count > plan.seq_len)
     return fail(DQC_ERROR_ARGUMENT, "forward: " + std::to_string(count) + " tokens; the plan serves 1 to " + std::to_string(plan.seq_len));
   if (selected != nullptr) {
-    if (n_selected < 1 || n_selected > count)
-      return fail(DQC_ERROR_ARGUMENT, "forward: " + std::to_string(n_selected) + " selected rows of " + std::to_string(count));
-    for (int64_t j = 0; j < n_selected; j++) {
-      if (selected[j] < 0 || selected[j] >= count)
-        return fail(DQC_ERROR_ARGUMENT, "forward: selected row " + std::to_string(selected[j]) + " is outside 0..<" + std::to_string(count));
-    }
+    Status s = check_rows(selected, n_selected, count);
+    if (!s.is_ok()) return s;
   }
   const int64_t rows = count;
   passes_++;
