@@ -2,8 +2,11 @@
 """Quality study: FP vs quantized models on the fixture's held-out tasks, written to docs/quality.md.
 
 For each configuration, `dqc compile` quantizes the fixture and `dqc eval` measures exact-match
-accuracy (Wilson 95% CI) per task and masked-token NLL on sort at mask ratios 0.1/0.5/0.9. Methods
-compare on the same problems (the first --limit of each eval set) and the same calibration prompts.
+accuracy (Wilson 95% CI) per task and masked-token NLL over all three tasks at mask ratios 0.1 … 0.9
+(--nll-draws mask draws per problem and ratio, the same masks for every configuration), with paired
+bootstrap 95% intervals for the NLL change against FP (problems resampled, 2000 times, seeded).
+Methods compare on the same problems (the first --limit of each eval set) and the same calibration
+prompts.
 
 Usage:
   swift build -c release
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import re
 import subprocess
@@ -24,7 +28,59 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ACC = re.compile(r"exact match: (\d+)/(\d+) = ([0-9.]+)% \(95% CI ([0-9.]+)–([0-9.]+)%\)")
 QUARTER = re.compile(r"(\d)/4 [0-9.]+% \((\d+)/(\d+)\)")
-NLL = re.compile(r"mask ratio ([0-9.]+): ([0-9.]+) nats/token")
+RATIOS = [round(0.1 * r, 1) for r in range(1, 10)]
+BOOTSTRAP = 2000
+
+
+def read_nll(path, task, nats, tokens):
+    """Adds one `dqc eval --nll-out` file's samples to nats[(task, problem)][ratio] (summed over
+    draws) and tokens[(task, problem)][ratio]."""
+    with open(path) as f:
+        for line in f:
+            s = json.loads(line)
+            key = (task, s["problem"])
+            nats.setdefault(key, {}).setdefault(s["ratio"], 0.0)
+            tokens.setdefault(key, {}).setdefault(s["ratio"], 0)
+            nats[key][s["ratio"]] += s["nats"]
+            tokens[key][s["ratio"]] += s["tokens"]
+
+
+class NLL:
+    """A configuration's masked-token NLL samples as arrays over problems (rows) and ratios."""
+
+    def __init__(self, nats, tokens):
+        import numpy as np
+        self.keys = sorted(nats)
+        self.nats = np.array([[nats[k].get(r, 0.0) for r in RATIOS] for k in self.keys])
+        self.tokens = np.array([[tokens[k].get(r, 0) for r in RATIOS] for k in self.keys])
+
+    def at(self, ratio):
+        i = RATIOS.index(ratio)
+        return self.nats[:, i].sum() / max(self.tokens[:, i].sum(), 1)
+
+    def delta(self, fp, columns, rows=None):
+        """Relative change in % of the pooled NLL over `columns` against fp's, on the problems
+        `rows` (all by default; the same masks, so the same tokens)."""
+        import numpy as np
+        rows = np.arange(len(self.keys)) if rows is None else rows
+        q = self.nats[np.ix_(rows, columns)].sum(axis=(0, 1) if rows.ndim == 1 else (1, 2))
+        f = fp.nats[np.ix_(rows, columns)].sum(axis=(0, 1) if rows.ndim == 1 else (1, 2))
+        return (q / f - 1) * 100
+
+
+def resamples(n):
+    import numpy as np
+    return np.random.default_rng(0).integers(0, n, size=(BOOTSTRAP, n))
+
+
+def delta_with_interval(q, fp, columns):
+    """ΔNLL % and its paired bootstrap 95% interval."""
+    import numpy as np
+    assert q.keys == fp.keys and (q.tokens == fp.tokens).all(), "NLL samples differ in masks"
+    point = q.delta(fp, columns)
+    boot = np.array([q.delta(fp, columns, rows) for rows in resamples(len(q.keys))])
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return point, lo, hi
 
 
 def run(cmd):
@@ -41,12 +97,14 @@ def mean_accuracy(acc):
 def ordering_section(rows, precisions):
     """The observed ordering of RTN, GPTQ and DLLMQuant per precision, and the issue's goals,
     computed from the measured rows."""
+    import numpy as np
     by_name = {name: (acc, nll) for name, acc, nll, _, _ in rows}
     fp_acc, fp_nll = by_name["FP"]
     out = ["", "## Observed ordering and the goals", ""]
+    half = [RATIOS.index(0.5)]
 
     def delta_nll(nll):
-        return (nll.get(0.5, 0) - fp_nll.get(0.5, 0)) / max(fp_nll.get(0.5, 1e-12), 1e-12) * 100
+        return nll.delta(fp_nll, half)
 
     for p in precisions:
         methods = [m for m in ("RTN", "GPTQ", "DLLMQuant") if f"{p} {m}" in by_name]
@@ -69,13 +127,21 @@ def ordering_section(rows, precisions):
                    f" {'met' if lead >= 5 else 'not met'}; GPTQ above RTN"
                    f" ({mean_accuracy(g[0]) - mean_accuracy(r[0]):+.2f} points):"
                    f" {'met' if mean_accuracy(g[0]) > mean_accuracy(r[0]) else 'not met'}.")
-        dd, dg = delta_nll(d[1]), delta_nll(g[1])
-        out.append(f"- Goal W4A4 DLLMQuant's NLL@0.5 increase over FP at most half of GPTQ's ({dd:+.1f}% vs"
-                   f" {dg:+.1f}%): {'met' if dd <= dg / 2 else 'not met'}.")
+        for label, columns in (("NLL@0.5", half), ("NLL over all mask ratios", list(range(len(RATIOS))))):
+            dd, dg = d[1].delta(fp_nll, columns), g[1].delta(fp_nll, columns)
+            # Paired bootstrap of DLLMQuant's increase minus half of GPTQ's (<= 0: goal met).
+            boot = np.array([d[1].delta(fp_nll, columns, r) - g[1].delta(fp_nll, columns, r) / 2
+                             for r in resamples(len(fp_nll.keys))])
+            lo, hi = np.percentile(boot, [2.5, 97.5])
+            out.append(f"- Goal W4A4 DLLMQuant's {label} increase over FP at most half of GPTQ's ({dd:+.1f}% vs"
+                       f" {dg:+.1f}%; DLLMQuant's minus half of GPTQ's {dd - dg / 2:+.1f} points, 95%"
+                       f" interval {lo:+.1f} to {hi:+.1f}): {'met' if dd <= dg / 2 else 'not met'}"
+                       + (" (the interval includes 0: not resolved by this data)" if lo <= 0 <= hi else "") + ".")
     out.append("- The fixture solves every held-out problem in FP, so exact match can only fall; with 300"
                " problems per task one problem is 0.33 points and the intervals overlap, so the NLL"
-               " columns carry most of the signal. NLL values near 1e-4 nats/token are small and noisy"
-               " (100 sort problems, one mask draw): differences of a few percent are within that noise.")
+               " columns carry most of the signal. Its NLL is tiny (about 1e-4 nats/token) and dominated by"
+               " a few tokens, hence the paired intervals: a ΔNLL whose interval includes 0 is not a"
+               " measured difference.")
     return out
 
 
@@ -84,7 +150,8 @@ def main():
     ap.add_argument("--fixture", default=os.path.join(REPO, "Tests/Fixtures/llada-tiny"))
     ap.add_argument("--dqc", default=os.path.join(REPO, ".build/release/dqc"))
     ap.add_argument("--limit", type=int, default=300)
-    ap.add_argument("--nll-limit", type=int, default=100)
+    ap.add_argument("--nll-limit", type=int, default=300)
+    ap.add_argument("--nll-draws", type=int, default=4)
     ap.add_argument("--precisions", default="w4a8,w4a4")
     ap.add_argument("--ablations", action="store_true", help="also DLLMQuant without TMAS / CGQ / IA-AQ")
     ap.add_argument("--samples", type=int, default=64)
@@ -123,14 +190,18 @@ def main():
                 for q, ok, total in QUARTER.findall(out):
                     quarters[int(q) - 1][0] += int(ok)
                     quarters[int(q) - 1][1] += int(total)
-            out = run([args.dqc, "eval", model, "--task", os.path.join(fx, "eval/sort.jsonl"), "--limit",
-                       str(args.nll_limit), "--nll", "--tokenizer", os.path.join(fx, "tokenizer.json")])
-            nll = {float(r): float(v) for r, v in NLL.findall(out)}
+            nats, tokens = {}, {}
+            for t in tasks:
+                path = os.path.join(tmp, "nll.jsonl")
+                run([args.dqc, "eval", model, "--task", os.path.join(fx, f"eval/{t}.jsonl"), "--limit",
+                     str(args.nll_limit), "--nll-draws", str(args.nll_draws), "--nll-out", path,
+                     "--tokenizer", os.path.join(fx, "tokenizer.json")])
+                read_nll(path, t, nats, tokens)
+            nll = NLL(nats, tokens)
             rows.append((name, acc, nll, seconds, quarters))
-            print(name, acc, {k: nll[k] for k in (0.1, 0.5, 0.9) if k in nll}, flush=True)
+            print(name, acc, {r: f"{nll.at(r):.3e}" for r in (0.1, 0.5, 0.9)}, flush=True)
 
     fp_nll = rows[0][2]
-    fp_acc = rows[0][1]
     lines = [
         "# Quality study",
         "",
@@ -140,12 +211,15 @@ def main():
         "",
         f"Fixture `{os.path.relpath(fx, REPO)}`; the first {args.limit} held-out problems per task (the same"
         " problems for every configuration), LLaDA sampler with steps = block length = answer length;"
-        f" masked-token NLL on the first {args.nll_limit} sort problems. Calibration: the fixture's"
+        f" masked-token NLL on the first {args.nll_limit} problems of each task, {args.nll_draws} mask draws per"
+        f" problem and ratio ({int(fp_nll.tokens.sum())} masked tokens over the nine ratios 0.1 … 0.9; the same"
+        " masks for every configuration), pooled as total nats / total tokens. Calibration: the fixture's"
         f" `calib/train_slice.jsonl`, {args.samples} snapshots. Weights int4 in groups of 128 (head in"
         " float); W4A8: int8 per-token linear inputs and 8-bit attention matmuls; W4A4: int4 linear inputs.",
         "",
-        "| configuration | rev | sort | add | NLL@0.1 | NLL@0.5 | NLL@0.9 | ΔNLL@0.5 vs FP | compile s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| configuration | rev | sort | add | NLL@0.1 | NLL@0.5 | NLL@0.9 | ΔNLL@0.5 vs FP | ΔNLL all ratios |"
+        " compile s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     quarter_lines = [
         "",
@@ -162,12 +236,20 @@ def main():
             f"{100 * ok / max(total, 1):.2f}% ({ok}/{total})" for ok, total in quarters) + " |")
     for name, acc, nll, seconds, quarters in rows:
         cells = [f"{a:.1f}% ({lo:.1f}–{hi:.1f})" for a, lo, hi in (acc[t] for t in tasks)]
-        n = [f"{nll.get(r, float('nan')):.2e}" for r in (0.1, 0.5, 0.9)]
-        delta = (nll.get(0.5, 0) - fp_nll.get(0.5, 0)) / max(fp_nll.get(0.5, 1e-9), 1e-9) * 100
-        lines.append(f"| {name} | " + " | ".join(cells + n) + f" | {delta:+.1f}% | {seconds:.0f} |")
+        n = [f"{nll.at(r):.2e}" for r in (0.1, 0.5, 0.9)]
+        deltas = []
+        for columns in ([RATIOS.index(0.5)], list(range(len(RATIOS)))):
+            if nll is fp_nll:
+                deltas.append("—")
+            else:
+                d, lo, hi = delta_with_interval(nll, fp_nll, columns)
+                deltas.append(f"{d:+.1f}% ({lo:+.1f} to {hi:+.1f})")
+        lines.append(f"| {name} | " + " | ".join(cells + n + deltas) + f" | {seconds:.0f} |")
     lines += ordering_section(rows, args.precisions.split(","))
     lines += quarter_lines
-    lines += ["", "Accuracy cells: exact match (Wilson 95% interval). Each quantized configuration is"
+    lines += ["", "Accuracy cells: exact match (Wilson 95% interval). ΔNLL cells: change of the pooled NLL"
+              " against FP with its paired bootstrap 95% interval (problems resampled with all their masks,"
+              f" {BOOTSTRAP} times, seeded). Each quantized configuration is"
               " a `.dqb` bundle written by `dqc compile` and run by `dqc eval` on the runtime's CPU back end"
               " (which gives the interpreter's answers on every held-out problem: docs/runtime.md); FP"
               " runs on the reference interpreter."]

@@ -106,6 +106,15 @@ struct Eval: ParsableCommand {
   @Flag(help: "Also report masked-token NLL at mask ratios 0.1 … 0.9.")
   var nll = false
 
+  @Option(help: "Mask draws per problem and ratio for --nll.")
+  var nllDraws = 1
+
+  @Option(
+    help:
+      "Write every NLL measurement here (JSONL: problem, ratio, draw, nats, tokens), for paired comparisons."
+  )
+  var nllOut: String?
+
   @OptionGroup var sampler: SamplerFlags
 
   @Option(help: "Sequences per forward pass.")
@@ -117,6 +126,12 @@ struct Eval: ParsableCommand {
   @Option(help: "Threads for matrix products (interpreter) or kernels (runtime).")
   var threads = 2
 
+  func validate() throws {
+    guard (1...1000).contains(nllDraws) else {
+      throw ValidationError("--nll-draws must be between 1 and 1000, not \(nllDraws)")
+    }
+  }
+
   func run() throws {
     try runReportingErrors {
       let loaded = try DiffusionModel(
@@ -126,7 +141,8 @@ struct Eval: ParsableCommand {
       job.limit = limit
       job.steps = sampler.steps
       job.blockLength = sampler.blockLength
-      job.nll = nll
+      job.nll = nll || nllOut != nil
+      job.nllDraws = nllDraws
       job.batchSize = batchSize
       do {
         let result = try job.run(model: loaded)
@@ -135,6 +151,10 @@ struct Eval: ParsableCommand {
             "{\"index\": \(i), \"answer_ids\": [\(ids.map(String.init).joined(separator: ", "))]}\n"
           }
           try Data(lines.joined().utf8).write(to: URL(fileURLWithPath: answers))
+        }
+        if let nllOut {
+          try Data(result.nllSamples.map(\.jsonLine).joined().utf8).write(
+            to: URL(fileURLWithPath: nllOut), options: .atomic)
         }
         print(result.text)
       } catch let error as DriverError {

@@ -30,6 +30,9 @@ public struct EvalJob: Sendable {
   public var nll = false
   /// Seed for the NLL masks.
   public var seed: UInt64 = 0
+  /// Independent mask draws per problem and mask ratio for the NLL (draw 0 is the same mask
+  /// for every draw count).
+  public var nllDraws = 1
 
   /// Creates a job.
   public init(taskFile: String) { self.taskFile = taskFile }
@@ -70,6 +73,10 @@ public struct EvalJob: Sendable {
     public var correct: Int
     /// Mean masked-token NLL per mask ratio (when measured).
     public var nll: [(ratio: Double, nll: Double, tokens: Int)]
+    /// Every NLL measurement (problem, ratio, draw), for paired comparisons between models.
+    ///
+    /// Two models evaluated with the same seed see the same masks.
+    public var nllSamples: [NLLSample] = []
     /// After each quarter of the denoising steps: answer tokens committed so far and how many of
     /// them equal the reference (problems with `answer_ids` only).
     public var quarters: [(committed: Int, correct: Int)] = []
@@ -166,44 +173,102 @@ public struct EvalJob: Sendable {
       }
     }
     var nllRows: [(Double, Double, Int)] = []
+    var samples: [NLLSample] = []
     if nll {
       for tenth in 1...9 {
         let ratio = Double(tenth) / 10
-        let (value, tokens) = try maskedNLL(records, model: model, ratio: ratio)
-        nllRows.append((ratio, value, tokens))
+        let measured = try maskedNLL(records, model: model, ratio: ratio)
+        let nats = measured.reduce(0.0) { $0 + $1.nats }
+        let tokens = measured.reduce(0) { $0 + $1.tokens }
+        nllRows.append((ratio, nats / Double(max(tokens, 1)), tokens))
+        samples += measured
       }
     }
     return Result(
-      total: records.count, correct: correct, nll: nllRows, quarters: quarters, answers: answers)
+      total: records.count, correct: correct, nll: nllRows, nllSamples: samples,
+      quarters: quarters, answers: answers)
   }
 
-  /// Mean negative log-likelihood of the true answer tokens at masked positions, when each
-  /// answer token is masked with probability `ratio` (at least one per problem; seeded).
-  func maskedNLL(_ records: [Record], model: DiffusionModel, ratio: Double) throws -> (Double, Int)
-  {
-    var total = 0.0
-    var count = 0
+  /// One masked-token NLL measurement: one problem, mask ratio and mask draw.
+  public struct NLLSample: Sendable {
+    /// The problem's index in the task file (after `limit`).
+    public var problem: Int
+    /// The mask ratio.
+    public var ratio: Double
+    /// The mask draw (0 ..< `nllDraws`).
+    public var draw: Int
+    /// Summed negative log-likelihood of the true tokens at the masked positions, in nats.
+    public var nats: Double
+    /// Masked positions.
+    public var tokens: Int
+    /// The masked answer positions (0 = the first answer token).
+    public var masked: [Int]
+
+    /// The sample as one JSON line.
+    public var jsonLine: String {
+      String(
+        format:
+          "{\"problem\": %d, \"ratio\": %.1f, \"draw\": %d, \"nats\": %.17g, \"tokens\": %d, \"masked\": [%@]}\n",
+        problem, ratio, draw, nats, tokens, masked.map(String.init).joined(separator: ", "))
+    }
+  }
+
+  /// The masked-token NLL of every problem and draw at one mask ratio.
+  ///
+  /// Each answer token is masked with probability `ratio` (at least one per problem; seeded by
+  /// problem, ratio and draw). Inputs of the same length go through the model together.
+  func maskedNLL(_ records: [Record], model: DiffusionModel, ratio: Double) throws -> [NLLSample] {
+    struct Input {
+      var problem: Int, draw: Int, ids: [Int64], promptLength: Int, answer: [Int64]
+      var masked: [Bool]
+    }
+    var inputs: [Input] = []
     for (i, r) in records.enumerated() {
       guard let answer = r.answerIDs ?? model.tokenizer.map({ $0.encode(r.answer) }),
         !answer.isEmpty
       else { continue }
-      var rng = SplitMix64(seed: seed &+ UInt64(i) &* 0x9e37_79b9 &+ UInt64(ratio * 1000))
-      var masked = answer.map { _ in rng.nextUnit() < ratio }
-      if !masked.contains(true) { masked[Int(rng.next() % UInt64(answer.count))] = true }
-      let input = r.prompt + zip(answer, masked).map { $1 ? model.maskID : $0 }
-      let logits = try model.logits([input])
-      let vocab = logits.shape[2]
-      let values = logits.floats
-      for (j, isMasked) in masked.enumerated() where isMasked {
-        let row = (r.prompt.count + j) * vocab
-        var maxLogit = -Float.infinity
-        for v in 0..<vocab { maxLogit = max(maxLogit, values[row + v]) }
-        var sum = 0.0
-        for v in 0..<vocab { sum += exp(Double(values[row + v] - maxLogit)) }
-        total += -(Double(values[row + Int(answer[j])] - maxLogit) - log(sum))
-        count += 1
+      for draw in 0..<max(nllDraws, 1) {
+        var rng = SplitMix64(
+          seed: seed &+ UInt64(i) &* 0x9e37_79b9 &+ UInt64(ratio * 1000)
+            &+ UInt64(draw) &* 0xd1b5_4a32_d192_ed03)
+        var masked = answer.map { _ in rng.nextUnit() < ratio }
+        if !masked.contains(true) { masked[Int(rng.next() % UInt64(answer.count))] = true }
+        let ids = r.prompt + zip(answer, masked).map { $1 ? model.maskID : $0 }
+        inputs.append(
+          Input(
+            problem: i, draw: draw, ids: ids, promptLength: r.prompt.count, answer: answer,
+            masked: masked))
       }
     }
-    return (total / Double(max(count, 1)), count)
+    var byLength: [Int: [Int]] = [:]
+    for (n, input) in inputs.enumerated() { byLength[input.ids.count, default: []].append(n) }
+    var samples = [NLLSample?](repeating: nil, count: inputs.count)
+    for length in byLength.keys.sorted() {
+      let members = byLength[length] ?? []
+      for start in stride(from: 0, to: members.count, by: max(batchSize, 1)) {
+        let chunk = Array(members[start..<min(start + max(batchSize, 1), members.count)])
+        let logits = try model.logits(chunk.map { inputs[$0].ids })
+        let vocab = logits.shape[2]
+        let values = logits.floats
+        for (b, n) in chunk.enumerated() {
+          let input = inputs[n]
+          var nats = 0.0
+          var count = 0
+          for (j, isMasked) in input.masked.enumerated() where isMasked {
+            let row = (b * length + input.promptLength + j) * vocab
+            var maxLogit = -Float.infinity
+            for v in 0..<vocab { maxLogit = max(maxLogit, values[row + v]) }
+            var sum = 0.0
+            for v in 0..<vocab { sum += exp(Double(values[row + v] - maxLogit)) }
+            nats += -(Double(values[row + Int(input.answer[j])] - maxLogit) - log(sum))
+            count += 1
+          }
+          samples[n] = NLLSample(
+            problem: input.problem, ratio: ratio, draw: input.draw, nats: nats, tokens: count,
+            masked: input.masked.indices.filter { input.masked[$0] })
+        }
+      }
+    }
+    return samples.compactMap { $0 }
   }
 }
