@@ -61,7 +61,7 @@ example: build
 
 quality: setup
 	$(SWIFT) build -c release
-	python3 Scripts/quality_study.py --limit 300 --ablations
+	python3 Scripts/quality_study.py --limit 300 --ablations --smooth
 
 # Every fuzz target for FUZZ_SECONDS each (docs/robustness.md).
 fuzz:

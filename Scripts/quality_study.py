@@ -137,6 +137,14 @@ def ordering_section(rows, precisions):
                        f" {dg:+.1f}%; DLLMQuant's minus half of GPTQ's {dd - dg / 2:+.1f} points, 95%"
                        f" interval {lo:+.1f} to {hi:+.1f}): {'met' if dd <= dg / 2 else 'not met'}"
                        + (" (the interval includes 0: not resolved by this data)" if lo <= 0 <= hi else "") + ".")
+    smooth = [m for m in ("RTN", "GPTQ", "DLLMQuant") if f"w4a4 {m} +smooth" in by_name and f"w4a4 {m}" in by_name]
+    if smooth:
+        parts = []
+        for m in smooth:
+            plain, sm = by_name[f"w4a4 {m}"], by_name[f"w4a4 {m} +smooth"]
+            parts.append(f"{m} ΔNLL@0.5 {delta_nll(plain[1]):+.1f}% → {delta_nll(sm[1]):+.1f}%, mean exact match"
+                         f" {mean_accuracy(plain[0]):.2f}% → {mean_accuracy(sm[0]):.2f}%")
+        out.append("- SmoothQuant migration (`--smooth`, α 0.85) at W4A4: " + "; ".join(parts) + ".")
     out.append("- The fixture solves every held-out problem in FP, so exact match can only fall; with 300"
                " problems per task one problem is 0.33 points and the intervals overlap, so the NLL"
                " columns carry most of the signal. Its NLL is tiny (about 1e-4 nats/token) and dominated by"
@@ -151,10 +159,12 @@ def main():
     ap.add_argument("--dqc", default=os.path.join(REPO, ".build/release/dqc"))
     ap.add_argument("--limit", type=int, default=300)
     ap.add_argument("--nll-limit", type=int, default=300)
-    ap.add_argument("--nll-draws", type=int, default=4)
+    ap.add_argument("--nll-draws", type=int, default=2)
     ap.add_argument("--precisions", default="w4a8,w4a4")
     ap.add_argument("--ablations", action="store_true", help="also DLLMQuant without TMAS / CGQ / IA-AQ")
     ap.add_argument("--samples", type=int, default=64)
+    ap.add_argument("--smooth", action="store_true",
+                    help="also W4A4 with SmoothQuant migration (dqc compile --smooth, α 0.85) per method")
     ap.add_argument("--out", default=os.path.join(REPO, "docs/quality.md"))
     args = ap.parse_args()
 
@@ -169,6 +179,9 @@ def main():
             configs += [(f"{p} DLLMQuant −TMAS", p, ["--method", "dllmquant", "--no-tmas"]),
                         (f"{p} DLLMQuant −CGQ", p, ["--method", "dllmquant", "--no-cgq"]),
                         (f"{p} DLLMQuant −IA-AQ", p, ["--method", "dllmquant", "--no-ia-aq"])]
+        if p == "w4a4" and args.smooth:
+            configs += [(f"{p} {m} +smooth", p, ["--method", m.lower(), "--smooth"])
+                        for m in ("RTN", "GPTQ", "DLLMQuant")]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, precision, flags in configs:
@@ -206,7 +219,7 @@ def main():
         "# Quality study",
         "",
         f"Produced by `python3 Scripts/quality_study.py --limit {args.limit}"
-        + (" --ablations" if args.ablations else "") + f"` on {datetime.date.today().isoformat()}"
+        + (" --ablations" if args.ablations else "") + (" --smooth" if args.smooth else "") + f"` on {datetime.date.today().isoformat()}"
         " (do not edit by hand).",
         "",
         f"Fixture `{os.path.relpath(fx, REPO)}`; the first {args.limit} held-out problems per task (the same"

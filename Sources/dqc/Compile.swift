@@ -41,6 +41,15 @@ struct Compile: ParsableCommand {
   @Flag(help: "Use min-max V scales instead of IA-AQ's attention-weighted choice.")
   var noIaAq = false
 
+  @Flag(
+    help:
+      "Migrate activation outliers into the weights first (SmoothQuant; needs --calib); for W4A4."
+  )
+  var smooth = false
+
+  @Option(help: "SmoothQuant's migration strength α (0 to 1) for --smooth.")
+  var smoothAlpha = 0.85
+
   @Option(help: "Override the group size (0: per channel).")
   var groupSize: Int?
 
@@ -81,6 +90,7 @@ struct Compile: ParsableCommand {
     recipe.cgq = !noCgq
     recipe.iaaq = !noIaAq
     recipe.groupSize = groupSize
+    recipe.smoothAlpha = smooth ? smoothAlpha : nil
     recipe.samples = samples
     recipe.maxSequenceLength = maxSeqLen
     recipe.quantizeHead = quantizeHead

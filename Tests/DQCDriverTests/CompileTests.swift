@@ -28,6 +28,15 @@ import Testing
     #expect(throws: DriverError.self) {
       try NamedPipeline(precision: .w4a4, method: .gptq).pipeline()
     }
+    var smoothed = NamedPipeline(precision: .w4a4, method: .dllmquant)
+    smoothed.smoothAlpha = 0.85
+    #expect(throws: DriverError.self) { try smoothed.pipeline() }  // no calibration
+    smoothed.calibration = "c.jsonl"
+    #expect(
+      try smoothed.pipeline().contains(
+        "tmas{calib=c.jsonl,samples=64},smooth{alpha=0.85},cgq{bits=4,group-size=128,act-bits=4"))
+    smoothed.smoothAlpha = 1.5
+    #expect(throws: DriverError.self) { try smoothed.pipeline() }
   }
 
   @Test func compileWritesAQuantizedModuleThatRuns() throws {

@@ -104,4 +104,17 @@ import Testing
     #expect(throws: ModuleFileError.self) { try ModuleFile.write(sampleModule(), to: path) }
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
   }
+
+  /// A weight read through a path relative to the current directory (`dqc opt model/ -o
+  /// out/x.dqir` run from the repository) is written relative to the output's directory, so
+  /// the `.dqir` still finds it.
+  @Test func relativeWeightPathsAreRebasedOnTheOutputDirectory() {
+    let cwd = FileManager.default.currentDirectoryPath
+    #expect(
+      IRPrinter.relativePath("models/a.safetensors", to: cwd + "/out/sub")
+        == "../../models/a.safetensors")
+    #expect(IRPrinter.relativePath("models/a.safetensors", to: cwd) == "models/a.safetensors")
+    #expect(IRPrinter.relativePath("/data/a.safetensors", to: "/data/out") == "../a.safetensors")
+    #expect(IRPrinter.relativePath("models/a.safetensors", to: nil) == "models/a.safetensors")
+  }
 }

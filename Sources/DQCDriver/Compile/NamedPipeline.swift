@@ -38,6 +38,8 @@ public struct NamedPipeline: Sendable {
   public var samples = 64
   /// Per-layer precision overrides: weight-name glob and precision (`blocks.0.*=w8a8`).
   public var overrides: [(pattern: String, precision: Precision)] = []
+  /// SmoothQuant migration strength α before weight quantization (`nil`: no smoothing).
+  public var smoothAlpha: Double?
   /// Quantize the output head too (it stays float by default).
   public var quantizeHead = false
   /// The longest sequence (prompt plus answer) a bundle's kernel plan serves; `nil` writes no
@@ -81,6 +83,16 @@ public struct NamedPipeline: Sendable {
         useTMAS
           ? "tmas{calib=\(calibration),samples=\(samples)}"
           : "calib-random-mask{calib=\(calibration),samples=\(samples)}")
+    }
+    if let smoothAlpha {
+      guard calibration != nil else {
+        throw .usage(
+          "--smooth needs calibration prompts for its activation statistics: --calib FILE.jsonl")
+      }
+      guard (0...1).contains(smoothAlpha) else {
+        throw .usage("--smooth-alpha must be between 0 and 1, not \(smoothAlpha)")
+      }
+      passes.append("smooth{alpha=\(smoothAlpha)\(quantizeHead ? ",quantize-head=true" : "")}")
     }
     let weightPass: String
     switch method {

@@ -140,10 +140,16 @@ public enum IRPrinter {
     return "[" + items.joined(separator: ", ") + "]"
   }
 
-  /// `path` relative to `base` when both are absolute; otherwise `path` unchanged.
+  /// `path` relative to `base` when `base` is absolute; otherwise `path` unchanged.
+  ///
+  /// A relative `path` is taken as relative to the current directory (where the process found
+  /// the file), so a `.dqir` written elsewhere still points at it.
   public static func relativePath(_ path: String, to base: String?) -> String {
-    guard let base, path.hasPrefix("/"), base.hasPrefix("/") else { return path }
-    let target = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+    guard let base, base.hasPrefix("/") else { return path }
+    let absolute =
+      path.hasPrefix("/")
+      ? path : FileManager.default.currentDirectoryPath + "/" + path
+    let target = URL(fileURLWithPath: absolute).standardizedFileURL.pathComponents
     let from = URL(fileURLWithPath: base).standardizedFileURL.pathComponents
     var common = 0
     while common < min(target.count, from.count), target[common] == from[common] { common += 1 }

@@ -11,6 +11,7 @@ public enum PassRegistry {
     TMAS.self,
     CalibRandomMask.self,
     CalibClean.self,
+    Smooth.self,
     GPTQPass.self,
     CGQ.self,
     IAAQ.self,
