@@ -45,6 +45,43 @@ public struct BundleSummary: Sendable {
       .reduce(0) { $0 + ($1.type.elementCount ?? 0) }
   }
 
+  /// Device memory the CUDA back end takes for the weights, and the host-kept table's size.
+  ///
+  /// Every tensor, each rounded up to 256 bytes, except the embedding table, which stays in host
+  /// memory when only the embedding reads it (the emitter's rule, `CUDAEmitter.hostEmbedding`);
+  /// nil without launch code.
+  public var cudaWeightBytes: (device: Int, hostTable: Int)? {
+    guard bundle.bytes(of: .cudaSource) != nil else { return nil }
+    let reads = module.graph.useCounts()
+    var symbolReads: [String: Int] = [:]
+    for inst in module.graph.instructions {
+      if let symbol = inst.weightSymbol { symbolReads[symbol, default: 0] += 1 }
+    }
+    var producers: [String: String] = [:]
+    for inst in module.graph.instructions {
+      if let symbol = inst.weightSymbol { producers[inst.result.name] = symbol }
+    }
+    let embeddings = module.graph.instructions.filter {
+      $0.op == .dq(.embedding) || $0.op == .k(.embedding)
+    }
+    var hostTable: String?
+    if embeddings.count == 1, let table = embeddings[0].operands.dropFirst().first ?? nil,
+      let symbol = producers[table], reads[table] == 1, symbolReads[symbol] == 1
+    {
+      hostTable = symbol
+    }
+    var device = 0
+    var host = 0
+    for tensor in bundle.tensors {
+      if tensor.name == hostTable {
+        host = tensor.size
+      } else {
+        device += (tensor.size + 255) / 256 * 256
+      }
+    }
+    return (device, host)
+  }
+
   /// For each `dq.qlinear`, the weight symbols of its codes, scales and (asymmetric) zero points.
   var quantizedLayerWeights: [[String]] {
     var producers: [String: String] = [:]
@@ -87,6 +124,18 @@ public struct BundleSummary: Sendable {
       out += String(
         format: "whole file: %d parameters, %.4f bits per parameter\n", parameters,
         Double(bundle.fileSize * 8) / Double(parameters))
+    }
+    if let cuda = cudaWeightBytes {
+      let fp16 = Double(parameters * 2)
+      let host =
+        cuda.hostTable > 0
+        ? String(
+          format: " (the embedding table, %.1f MiB, stays in host memory)",
+          Double(cuda.hostTable) / 1_048_576) : ""
+      out += String(
+        format:
+          "CUDA weights on the device: %.1f MiB%@; all parameters as FP16: %.1f MiB, %.2fx more\n",
+        Double(cuda.device) / 1_048_576, host, fp16 / 1_048_576, fp16 / Double(max(cuda.device, 1)))
     }
     if let plan = bundle.bytes(of: .plan).flatMap(PlanHeader.init) {
       out += String(

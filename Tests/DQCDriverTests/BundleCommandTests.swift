@@ -69,6 +69,14 @@ import Testing
       encoding: .utf8)
     let mask = try #require(config.firstMatch(of: /"mask_token_id": (\d+)/)?.1)
     #expect(result.stdout.contains("model.mask_token_id = \(mask)"), "\(result.stdout)")
+    // The CUDA back end keeps the (untied) embedding table in host memory.
+    let width = try #require(config.firstMatch(of: /"d_model": (\d+)/)?.1).description
+    let vocab = try #require(config.firstMatch(of: /"embedding_size": (\d+)/)?.1).description
+    let table = Double(try #require(Int(width)) * (try #require(Int(vocab))) * 4) / 1_048_576
+    #expect(
+      result.stdout.contains(
+        String(format: "(the embedding table, %.1f MiB, stays in host memory)", table)),
+      "\(result.stdout)")
   }
 
   @Test func damagedBundleIsRefusedWithTheSectionNamed() throws {

@@ -12,7 +12,7 @@ constexpr int64_t kScratchBytes = dqc_cuda::max_bytes(dqc_cuda::attention_scratc
 }  // namespace
 
 static const dqc_cuda::ModelInfo& dqc_model_info() {
-  static const dqc_cuda::ModelInfo info = {256, 64, 2165760, kScratchBytes, 262, 262144, 64};
+  static const dqc_cuda::ModelInfo info = {256, 64, 2165760, kScratchBytes, 262, 262144, 64, 225, 256, 0};
   return info;
 }
 
@@ -20,8 +20,7 @@ static cudaError_t dqc_model_launch(const dqc_cuda::Model& m, int rows, cudaStre
   using namespace dqc_cuda;
   uint8_t* const a = m.arena;
   cudaError_t e = cudaSuccess;
-  // 0: k.embedding -> %/model/wte/Gather_output_0
-  if ((e = launch(embedding<256>, element_blocks(int64_t(rows) * 256), kElementThreads, stream, m.ids, static_cast<const float*>(m.tensor[225]), reinterpret_cast<float*>(a + 0), rows)) != cudaSuccess) return e;
+  // 0: k.embedding -> %/model/wte/Gather_output_0: gathered on the host from tensor 225, which stays in host memory (host.cuh)
   // 1, 2: k.rms_norm + k.quantize -> %/model/blocks.0/attn_norm/Mul_1_output_0.q
   if ((e = launch(rms_norm_quantize<256, 256, 128, 8, false>, rows, kRowThreads, stream, reinterpret_cast<const float*>(a + 0), static_cast<const float*>(m.tensor[216]), 9.999999747378752e-06, reinterpret_cast<float*>(a + 262144), reinterpret_cast<int8_t*>(a + 524288), reinterpret_cast<float*>(a + 589824), reinterpret_cast<int32_t*>(a + 590848))) != cudaSuccess) return e;
   // 3: k.qlinear -> %/model/blocks.0/q_proj/MatMul_output_0

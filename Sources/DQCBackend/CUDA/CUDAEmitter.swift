@@ -57,10 +57,16 @@ struct CUDAEmitter {
     var scratch: [String] = []
     var embeddingRows: Int64?
     var consumed = Set<Int>()
+    let host = hostEmbedding
     for (index, kernel) in plan.kernels.enumerated() where !consumed.contains(index) {
       let next = index + 1 < plan.kernels.count ? plan.kernels[index + 1] : nil
       var lines: [String]
-      if kernel.op == .rmsNorm, let next, next.op == .quantize,
+      if let host, index == host.kernel {
+        lines = [
+          "// \(index): k.embedding -> %\(kernel.name): gathered on the host from tensor \(host.table), "
+            + "which stays in host memory (host.cuh)"
+        ]
+      } else if kernel.op == .rmsNorm, let next, next.op == .quantize,
         next.operands.first == .value(kernel.results[0]),
         kernel.ints[0] * 4 <= Int64(Self.sharedMemoryLimit / 2),
         !next.results.contains(where: { overlaps($0, kernel.operands[0]) })
@@ -99,7 +105,8 @@ struct CUDAEmitter {
 
       static const dqc_cuda::ModelInfo& dqc_model_info() {
         static const dqc_cuda::ModelInfo info = {\(plan.seqLen), \(plan.vocab), \(plan.arenaBytes), kScratchBytes, \
-      \(tensorCount), \(output.offset), \(embeddingRows ?? 0)};
+      \(tensorCount), \(output.offset), \(embeddingRows ?? 0), \(host?.table ?? -1), \(host?.width ?? 0), \
+      \(host?.offset ?? 0)};
         return info;
       }
 
@@ -122,6 +129,23 @@ struct CUDAEmitter {
 
       """
     return CUDALaunchCode(model: text, translationUnit: Self.library + text)
+  }
+
+  /// The embedding whose table stays in host memory, as llama.cpp keeps its token embeddings.
+  ///
+  /// The plan's only `k.embedding`, reading the model's ids and a table no other kernel reads
+  /// (not tied to the head). The host gathers its rows and copies them into the arena, so the
+  /// table (vocabulary × width floats) takes no device memory.
+  var hostEmbedding: (kernel: Int, table: Int, width: Int64, offset: Int)? {
+    let embeddings = plan.kernels.indices.filter { plan.kernels[$0].op == .embedding }
+    guard embeddings.count == 1, let index = embeddings.first else { return nil }
+    let k = plan.kernels[index]
+    guard k.operands.count == 2, k.operands[0] == .value(plan.input),
+      case .tensor(let table) = k.operands[1], k.ints.count >= 2
+    else { return nil }
+    let readers = plan.kernels.filter { $0.operands.contains(.tensor(table)) }.count
+    guard readers == 1 else { return nil }
+    return (index, table, k.ints[1], plan.values[k.results[0]].offset)
   }
 
   /// The library's parts as one text, each part's `#pragma once` dropped (the unit is one file).

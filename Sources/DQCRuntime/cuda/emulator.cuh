@@ -329,6 +329,14 @@ inline cudaError_t cudaFree(void* p) {
   free(p);
   return cudaSuccess;
 }
+inline cudaError_t cudaMallocHost(void** p, size_t bytes) {
+  *p = malloc(bytes > 0 ? bytes : 1);
+  return *p == nullptr ? cudaErrorMemoryAllocation : cudaSuccess;
+}
+inline cudaError_t cudaFreeHost(void* p) {
+  free(p);
+  return cudaSuccess;
+}
 inline cudaError_t cudaMemcpy(void* to, const void* from, size_t bytes, cudaMemcpyKind) {
   memcpy(to, from, bytes);
   return cudaSuccess;

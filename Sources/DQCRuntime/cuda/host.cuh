@@ -18,6 +18,9 @@ struct ModelInfo {
   int64_t tensor_count;   // entries of the bundle's tensor index
   int64_t output_offset;  // arena offset of the logits [seq_len, vocab]
   int64_t embedding_rows; // ids must lie in [0, embedding_rows)
+  int64_t host_table;     // tensor-index entry of the embedding table kept in host memory, or -1
+  int64_t host_width;     // its row length (floats)
+  int64_t host_output;    // arena offset of the gathered rows [seq_len, host_width]
 };
 
 /// A model on the device: its weights (uploaded once), arena and staging buffers.
@@ -33,6 +36,9 @@ struct Model {
   int64_t* rows = nullptr;      // [seq_len] selected rows
   int64_t* tokens = nullptr;    // [seq_len]
   double* confidence = nullptr; // [seq_len]
+  const float* host_table = nullptr;  // the embedding table, in host memory (the bundle's mapping)
+  float* staging = nullptr;           // pinned [seq_len, host_width]: gathered embedding rows
+  uint64_t weight_bytes = 0;          // device memory taken by the weights
   char name[256] = {0};
 };
 
@@ -59,6 +65,7 @@ inline void release(Model* m) {
   cudaFree(m->rows);
   cudaFree(m->tokens);
   cudaFree(m->confidence);
+  cudaFreeHost(m->staging);
   if (m->stream != nullptr) cudaStreamDestroy(m->stream);
   free(m->tensor);
   delete m;
@@ -81,6 +88,15 @@ inline int run(Model* m, const int64_t* ids, int64_t count, char* message, size_
   }
   cudaError_t e = cudaMemcpyAsync(m->ids, ids, size_t(count) * 8, cudaMemcpyHostToDevice, m->stream);
   if (e != cudaSuccess) return report(message, size, "forward: copying the ids", e);
+  if (m->host_table != nullptr) {
+    // The embedding: rows gathered here, one copy into the arena. The staging buffer is free:
+    // every entry point waits for its stream before returning.
+    const int64_t d = info.host_width;
+    for (int64_t i = 0; i < count; i++) memcpy(m->staging + i * d, m->host_table + ids[i] * d, size_t(d) * 4);
+    e = cudaMemcpyAsync(m->arena + info.host_output, m->staging, size_t(count * d) * 4, cudaMemcpyHostToDevice,
+                        m->stream);
+    if (e != cudaSuccess) return report(message, size, "forward: copying the embedding rows", e);
+  }
   e = dqc_model_launch(*m, int(count), m->stream);
   if (e != cudaSuccess) return report(message, size, "forward: launching the kernels", e);
   return 0;
@@ -94,7 +110,9 @@ extern "C" {
 __attribute__((visibility("default"))) int dqc_cuda_abi_version(void) { return 1; }
 
 /// Uploads the bundle's tensors (`count` host views, in tensor-index order) to device `device`
-/// and allocates the arena. 0 on success; otherwise `message` says why.
+/// and allocates the arena. The embedding table named by the model's info stays where it is:
+/// the views must stay valid until dqc_cuda_model_destroy. 0 on success; otherwise `message`
+/// says why.
 __attribute__((visibility("default"))) int dqc_cuda_model_create(const void* const* data, const uint64_t* bytes,
                                                                  int64_t count, int device, void** out,
                                                                  char* message, size_t size) {
@@ -123,7 +141,17 @@ __attribute__((visibility("default"))) int dqc_cuda_model_create(const void* con
   m->mma = prop.major >= 8 && !(gemm != nullptr && strcmp(gemm, "dp4a") == 0);
   m->tensor = static_cast<const void**>(calloc(size_t(count > 0 ? count : 1), sizeof(void*)));
   uint64_t total = 0;
-  for (int64_t i = 0; i < count; i++) total += (bytes[i] + 255) / 256 * 256;
+  for (int64_t i = 0; i < count; i++)
+    if (i != info.host_table) total += (bytes[i] + 255) / 256 * 256;
+  m->weight_bytes = total;
+  if (info.host_table >= 0) {
+    m->host_table = static_cast<const float*>(data[info.host_table]);
+    if ((e = cudaMallocHost(reinterpret_cast<void**>(&m->staging),
+                            size_t(info.seq_len * info.host_width) * 4)) != cudaSuccess) {
+      release(m);
+      return report(message, size, "allocating pinned host memory", e);
+    }
+  }
   const int64_t seq = info.seq_len;
   if ((e = cudaStreamCreateWithFlags(&m->stream, cudaStreamNonBlocking)) != cudaSuccess ||
       (e = cudaMalloc(reinterpret_cast<void**>(&m->weights), total > 0 ? total : 256)) != cudaSuccess ||
@@ -140,6 +168,7 @@ __attribute__((visibility("default"))) int dqc_cuda_model_create(const void* con
   }
   uint64_t offset = 0;
   for (int64_t i = 0; i < count; i++) {
+    if (i == info.host_table) continue;  // m->tensor[i] stays null: no kernel reads it
     m->tensor[i] = m->weights + offset;
     if (bytes[i] > 0 && (e = cudaMemcpy(m->weights + offset, data[i], bytes[i], cudaMemcpyHostToDevice)) != cudaSuccess) {
       release(m);
@@ -153,6 +182,11 @@ __attribute__((visibility("default"))) int dqc_cuda_model_create(const void* con
 
 __attribute__((visibility("default"))) void dqc_cuda_model_destroy(void* model) {
   dqc_cuda::release(static_cast<dqc_cuda::Model*>(model));
+}
+
+/// Device memory taken by the model's weights, in bytes (the arena and staging not included).
+__attribute__((visibility("default"))) uint64_t dqc_cuda_model_weight_bytes(void* model) {
+  return static_cast<dqc_cuda::Model*>(model)->weight_bytes;
 }
 
 /// The device's name and architecture.
