@@ -38,7 +38,16 @@ let package = Package(
       sources: ["onnx.pb-c.c"],
       publicHeadersPath: "include"
     ),
-    .target(name: "DQCFrontend", dependencies: ["DQCIR", "CONNXProto"]),
+    // ICU's regex C API for the tokenizer's Split patterns, from the ICU Foundation already
+    // loads: the toolchain's lib_FoundationICU on Linux, libicucore on Apple platforms.
+    .target(
+      name: "CICURegex", path: "Sources/CICURegex", publicHeadersPath: "include",
+      linkerSettings: [
+        .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
+        .linkedLibrary("icucore", .when(platforms: [.macOS])),
+      ]
+    ),
+    .target(name: "DQCFrontend", dependencies: ["DQCIR", "CONNXProto", "CICURegex"]),
     .systemLibrary(
       name: "CBLAS",
       path: "Sources/CBLAS",

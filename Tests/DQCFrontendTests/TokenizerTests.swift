@@ -29,7 +29,7 @@ import Testing
     for c in cases {
       guard let text = c["text"] as? String else { continue }
       let expected = Self.ids(c["ids"])
-      let actual = tokenizer.encode(text)
+      let actual = try tokenizer.encode(text)
       if actual != expected {
         mismatches.append("encode \(text.debugDescription): \(actual) != \(expected)")
       }

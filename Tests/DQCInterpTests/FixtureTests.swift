@@ -39,7 +39,7 @@ import Testing
     let tokenizer = try Tokenizer(path: Self.root + "/tokenizer.json")
     for record in try Self.records(task, limit: 200) {
       let prompt = try #require(record["prompt"] as? String)
-      #expect(tokenizer.encode(prompt) == Self.ints(record["prompt_ids"]), "\(prompt)")
+      #expect(try tokenizer.encode(prompt) == Self.ints(record["prompt_ids"]), "\(prompt)")
     }
   }
 

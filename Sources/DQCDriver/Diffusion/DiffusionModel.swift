@@ -146,6 +146,17 @@ public struct DiffusionModel: Sendable {
     return Array(tail[..<cut])
   }
 
+  /// `text` encoded by the tokenizer, or nil when there is none; the tokenizer's error (a
+  /// pre-tokenizer regex over its work limit) as a driver error.
+  public func encode(_ text: String) throws(DriverError) -> [Int64]? {
+    guard let tokenizer else { return nil }
+    do {
+      return try tokenizer.encode(text)
+    } catch {
+      throw .frontend(error)
+    }
+  }
+
   /// The text of token ids (special tokens dropped), or the ids when there is no tokenizer.
   public func text(_ ids: [Int64]) -> String {
     tokenizer?.decode(ids, skipSpecialTokens: true) ?? ids.map(String.init).joined(separator: " ")

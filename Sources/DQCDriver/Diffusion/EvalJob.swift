@@ -54,12 +54,17 @@ public struct EvalJob: Sendable {
       }
       let promptIDs = (object["prompt_ids"] as? [Any])?.compactMap { ($0 as? Int).map(Int64.init) }
       let answerIDs = (object["answer_ids"] as? [Any])?.compactMap { ($0 as? Int).map(Int64.init) }
-      guard let ids = promptIDs ?? model.tokenizer?.encode(prompt) else {
+      var ids = promptIDs
+      if ids == nil { ids = try model.encode(prompt) }
+      guard let ids else {
         throw .usage("\(taskFile):\(n + 1): no prompt_ids and no tokenizer to encode the prompt")
       }
-      let length =
-        (object["gen_length"] as? Int) ?? answerIDs?.count
-        ?? (model.tokenizer?.encode(answer).count ?? 0) + 1
+      let length: Int
+      if let given = (object["gen_length"] as? Int) ?? answerIDs?.count {
+        length = given
+      } else {
+        length = (try model.encode(answer)?.count ?? 0) + 1
+      }
       out.append(Record(prompt: ids, answerIDs: answerIDs, answer: answer, genLength: length))
     }
     return out
@@ -224,7 +229,9 @@ public struct EvalJob: Sendable {
     }
     var inputs: [Input] = []
     for (i, r) in records.enumerated() {
-      guard let answer = r.answerIDs ?? model.tokenizer.map({ $0.encode(r.answer) }),
+      var answerIDs = r.answerIDs
+      if answerIDs == nil { answerIDs = try model.encode(r.answer) }
+      guard let answer = answerIDs,
         !answer.isEmpty
       else { continue }
       for draw in 0..<max(nllDraws, 1) {

@@ -21,7 +21,12 @@ public struct RunJob: Sendable {
     guard let tokenizer = model.tokenizer else {
       throw DriverError.usage("the model has no tokenizer.json next to it; pass --tokenizer")
     }
-    let ids = tokenizer.encode(prompt)
+    let ids: [Int64]
+    do {
+      ids = try tokenizer.encode(prompt)
+    } catch {
+      throw DriverError.frontend(error)
+    }
     var lines: [String] = []
     if let runtime = model.runtime, !trace {
       // The runtime's own sampler (dqc_session_generate); a trace needs the step callback of

@@ -52,22 +52,27 @@ struct ComponentReader {
     }
   }
 
-  func preTokenizer(_ json: Any?) throws(FrontendError) -> PreTokenizer? {
-    guard let (type, o) = try type(json, "pre_tokenizer") else { return nil }
+  /// `place` is where `json` is in tokenizer.json (`pre_tokenizer.pretokenizers[1]` in a
+  /// Sequence).
+  func preTokenizer(_ json: Any?, _ place: String = "pre_tokenizer") throws(FrontendError)
+    -> PreTokenizer?
+  {
+    guard let (type, o) = try type(json, place) else { return nil }
     switch type {
     case "Sequence":
       var items: [PreTokenizer] = []
-      for p in (o["pretokenizers"] as? [Any]) ?? [] {
-        if let x = try preTokenizer(p) { items.append(x) }
+      for (i, p) in ((o["pretokenizers"] as? [Any]) ?? []).enumerated() {
+        if let x = try preTokenizer(p, "\(place).pretokenizers[\(i)]") { items.append(x) }
       }
       return .sequence(items)
     case "Split":
-      let (p, isRegex) = try pattern(o, "pre_tokenizer")
-      guard
-        let regex = try? NSRegularExpression(
-          pattern: isRegex ? p : NSRegularExpression.escapedPattern(for: p))
-      else {
-        throw FrontendError(file: path, place: "pre_tokenizer", "cannot compile the regex \(p)")
+      let (p, isRegex) = try pattern(o, place)
+      let regex: TokenizerRegex
+      do {
+        regex = try TokenizerRegex(
+          p, literal: !isRegex, place: "\(place).pattern.\(isRegex ? "Regex" : "String")")
+      } catch {
+        throw FrontendError(file: path, place: error.place, error.message)
       }
       return .split(
         pattern: regex, behavior: (o["behavior"] as? String ?? "Isolated").snakeCased,
@@ -88,7 +93,7 @@ struct ComponentReader {
       return .whitespace
     default:
       throw FrontendError(
-        file: path, place: "pre_tokenizer",
+        file: path, place: place,
         "pre-tokenizer '\(type)' is not supported (supported: Sequence, Split, ByteLevel, Metaspace, Whitespace)"
       )
     }
@@ -133,6 +138,34 @@ struct ComponentReader {
       throw FrontendError(
         file: path, place: "model", "model '\(type)' is not supported (supported: WordLevel, BPE)")
     }
+  }
+
+  /// The most decoding can grow a text: the product of the decoder's Replace steps' factors,
+  /// each at most its content's UTF-8 length (a match takes at least one byte).
+  static func growth(of decoder: TokenDecoder) -> Double {
+    switch decoder {
+    case .sequence(let items): items.reduce(1) { $0 * growth(of: $1) }
+    case .replace(_, let content): Double(max(1, content.utf8.count))
+    default: 1
+    }
+  }
+
+  /// The largest growth `growth(of:)` allows: a chain of Replace decoders whose contents hold
+  /// their own patterns grows a text exponentially (real decoders replace "▁" by a space).
+  static let maximumDecoderGrowth = 256.0
+
+  /// The decoder, refused when its Replace steps could make a text more than
+  /// `maximumDecoderGrowth` times longer.
+  func checkedDecoder(_ json: Any?) throws(FrontendError) -> TokenDecoder? {
+    guard let decoder = try decoder(json) else { return nil }
+    let growth = Self.growth(of: decoder)
+    guard growth <= Self.maximumDecoderGrowth else {
+      throw FrontendError(
+        file: path, place: "decoder",
+        "the Replace decoders could make a text up to \(growth.formatted()) times longer (each by up to its content's UTF-8 length); expected at most \(Int(Self.maximumDecoderGrowth)) in all"
+      )
+    }
+    return decoder
   }
 
   func decoder(_ json: Any?) throws(FrontendError) -> TokenDecoder? {

@@ -53,7 +53,7 @@ public struct Tokenizer: Sendable {
     normalizer = try reader.normalizer(root["normalizer"])
     preTokenizer = try reader.preTokenizer(root["pre_tokenizer"])
     model = try reader.model(root["model"])
-    decoder = try reader.decoder(root["decoder"])
+    decoder = try reader.checkedDecoder(root["decoder"])
     var idToToken: [Int64: String] = [:]
     for (token, id) in model.vocabulary { idToToken[id] = token }
     for a in added { idToToken[a.id] = a.content }
@@ -66,15 +66,41 @@ public struct Tokenizer: Sendable {
   }
 
   /// Encodes text without adding special tokens (`add_special_tokens=False`).
-  public func encode(_ text: String) -> [Int64] {
+  ///
+  /// Throws when the normalizers would make the text more than 32 times longer (plus 4 KiB),
+  /// or when the pre-tokenizer's regexes need more than the text's budget of ICU steps (a
+  /// pattern that backtracks catastrophically on it: `RegexBudget`) or overflow ICU's
+  /// backtracking stack; the error names the file, the place and the pattern.
+  public func encode(_ text: String) throws(FrontendError) -> [Int64] {
+    do {
+      return try encodeSegments(text)
+    } catch {
+      throw FrontendError(file: path, place: error.place, error.message)
+    }
+  }
+
+  func encodeSegments(_ text: String) throws(TokenizerFailure) -> [Int64] {
+    var segments: [(text: String, addedID: Int64?)] = []
+    var length = 0
+    for (segment, addedID) in splitOnAddedTokens(text) {
+      guard addedID == nil, let normalizer else {
+        segments.append((segment, addedID))
+        length += addedID == nil ? segment.utf16.count : 0
+        continue
+      }
+      let normalized = try normalizer.apply(segment, sourceBytes: segment.utf8.count)
+      segments.append((normalized, nil))
+      length += normalized.utf16.count
+    }
+    var budget = RegexBudget(textLength: length)
     var ids: [Int64] = []
-    for (index, (segment, addedID)) in splitOnAddedTokens(text).enumerated() {
+    for (index, (segment, addedID)) in segments.enumerated() {
       if let addedID {
         ids.append(addedID)
         continue
       }
-      let normalized = normalizer?.apply(segment) ?? segment
-      let pieces = preTokenizer?.split(normalized, atStart: index == 0) ?? [normalized]
+      let pieces =
+        try preTokenizer?.split(segment, atStart: index == 0, budget: &budget) ?? [segment]
       for piece in pieces where !piece.isEmpty { ids += model.tokenize(piece) }
     }
     return ids

@@ -27,24 +27,8 @@ struct TokenizerModel: Sendable {
         for i in symbols.indices.dropFirst() { symbols[i] = prefix + symbols[i] }
       }
       if let suffix = endOfWordSuffix, !symbols.isEmpty { symbols[symbols.count - 1] += suffix }
-      while symbols.count > 1 {
-        var best: (rank: Int, index: Int)?
-        for i in 0..<(symbols.count - 1) {
-          if let rank = mergeRanks[symbols[i] + " " + symbols[i + 1]], rank < (best?.rank ?? .max) {
-            best = (rank, i)
-          }
-        }
-        guard let best else { break }
-        var merged = symbols[best.index] + symbols[best.index + 1]
-        if let prefix = continuingSubwordPrefix, best.index + 1 > 0,
-          symbols[best.index + 1].hasPrefix(prefix)
-        {
-          merged = symbols[best.index] + symbols[best.index + 1].dropFirst(prefix.count)
-        }
-        symbols.replaceSubrange(best.index...(best.index + 1), with: [merged])
-      }
       var ids: [Int64] = []
-      for s in symbols {
+      for s in merged(symbols) {
         if let id = vocabulary[s] {
           ids.append(id)
         } else if byteFallback {
@@ -57,6 +41,107 @@ struct TokenizerModel: Sendable {
       }
       return ids
     }
+  }
+}
+
+extension TokenizerModel {
+  /// BPE's merges applied to `symbols`, in O(n log n) for n symbols.
+  ///
+  /// Again and again the adjacent pair of lowest rank, the leftmost of equal ranks, is merged,
+  /// as `tokenizers` does. The candidate pairs wait in a heap ordered by (rank, position), over
+  /// a linked list of the symbols (rescanning the piece after every merge took O(n^2): minutes
+  /// for a long piece).
+  func merged(_ initial: [String]) -> [String] {
+    var symbols = initial
+    let n = symbols.count
+    guard n > 1, !mergeRanks.isEmpty else { return symbols }
+    // The list: next[i] (n at the end), previous[i] (-1 at the start); a pair merges into its
+    // left symbol, so positions stay in text order. version[i] changes when symbol i does.
+    var next = Array(1...n)
+    var previous = Array(-1..<(n - 1))
+    var alive = [Bool](repeating: true, count: n)
+    var version = [Int](repeating: 0, count: n)
+    var heap = PairHeap()
+    func push(_ left: Int) {
+      let right = next[left]
+      guard right < n, let rank = mergeRanks[symbols[left] + " " + symbols[right]] else { return }
+      heap.push(
+        .init(
+          rank: rank, left: left, right: right, leftVersion: version[left],
+          rightVersion: version[right]))
+    }
+    for i in 0..<(n - 1) { push(i) }
+    while let pair = heap.pop() {
+      let (left, right) = (pair.left, pair.right)
+      guard alive[left], alive[right], next[left] == right, version[left] == pair.leftVersion,
+        version[right] == pair.rightVersion
+      else { continue }  // a pair that has changed since it was pushed
+      var merged = symbols[left] + symbols[right]
+      if let prefix = continuingSubwordPrefix, symbols[right].hasPrefix(prefix) {
+        merged = symbols[left] + symbols[right].dropFirst(prefix.count)
+      }
+      symbols[left] = merged
+      version[left] += 1
+      alive[right] = false
+      next[left] = next[right]
+      if next[left] < n { previous[next[left]] = left }
+      if previous[left] >= 0 { push(previous[left]) }
+      push(left)
+    }
+    var out: [String] = []
+    var i = 0
+    while i < n {
+      out.append(symbols[i])
+      i = next[i]
+    }
+    return out
+  }
+}
+
+/// A binary min-heap of candidate BPE merges, ordered by rank, then position.
+struct PairHeap {
+  struct Pair {
+    var rank: Int
+    var left: Int
+    var right: Int
+    var leftVersion: Int
+    var rightVersion: Int
+
+    func precedes(_ other: Pair) -> Bool {
+      rank != other.rank ? rank < other.rank : left < other.left
+    }
+  }
+
+  private var items: [Pair] = []
+
+  mutating func push(_ pair: Pair) {
+    items.append(pair)
+    var child = items.count - 1
+    while child > 0 {
+      let parent = (child - 1) / 2
+      guard items[child].precedes(items[parent]) else { break }
+      items.swapAt(child, parent)
+      child = parent
+    }
+  }
+
+  mutating func pop() -> Pair? {
+    guard let first = items.first else { return nil }
+    let last = items.removeLast()
+    if !items.isEmpty {
+      items[0] = last
+      var parent = 0
+      while true {
+        let (left, right) = (2 * parent + 1, 2 * parent + 2)
+        var best = parent
+        if left < items.count && items[left].precedes(items[best]) { best = left }
+        if right < items.count && items[right].precedes(items[best]) { best = right }
+        if best == parent { break }
+        items.swapAt(parent, best)
+        parent = best
+      }
+    }
+    return first
   }
 }
 
