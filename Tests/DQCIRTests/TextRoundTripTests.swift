@@ -99,6 +99,9 @@ import Testing
   @Test func relativePaths() {
     #expect(IRPrinter.relativePath("/a/b/c.bin", to: "/a/b") == "c.bin")
     #expect(IRPrinter.relativePath("/a/x/c.bin", to: "/a/b/d") == "../../x/c.bin")
-    #expect(IRPrinter.relativePath("rel.bin", to: "/a") == "rel.bin")
+    // A relative path is relative to the current directory (ModuleFileTests has more).
+    let cwd = FileManager.default.currentDirectoryPath
+    #expect(IRPrinter.relativePath("rel.bin", to: cwd) == "rel.bin")
+    #expect(IRPrinter.relativePath("rel.bin", to: nil) == "rel.bin")
   }
 }
