@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ACC = re.compile(r"exact match: (\d+)/(\d+) = ([0-9.]+)% \(95% CI ([0-9.]+)–([0-9.]+)%\)")
 QUARTER = re.compile(r"(\d)/4 [0-9.]+% \((\d+)/(\d+)\)")
@@ -49,7 +51,6 @@ class NLL:
     """A configuration's masked-token NLL samples as arrays over problems (rows) and ratios."""
 
     def __init__(self, nats, tokens):
-        import numpy as np
         self.keys = sorted(nats)
         self.nats = np.array([[nats[k].get(r, 0.0) for r in RATIOS] for k in self.keys])
         self.tokens = np.array([[tokens[k].get(r, 0) for r in RATIOS] for k in self.keys])
@@ -61,21 +62,18 @@ class NLL:
     def delta(self, fp, columns, rows=None):
         """Relative change in % of the pooled NLL over `columns` against fp's, on the problems
         `rows` (all by default; the same masks, so the same tokens)."""
-        import numpy as np
         rows = np.arange(len(self.keys)) if rows is None else rows
-        q = self.nats[np.ix_(rows, columns)].sum(axis=(0, 1) if rows.ndim == 1 else (1, 2))
-        f = fp.nats[np.ix_(rows, columns)].sum(axis=(0, 1) if rows.ndim == 1 else (1, 2))
+        q = self.nats[np.ix_(rows, columns)].sum()
+        f = fp.nats[np.ix_(rows, columns)].sum()
         return (q / f - 1) * 100
 
 
 def resamples(n):
-    import numpy as np
     return np.random.default_rng(0).integers(0, n, size=(BOOTSTRAP, n))
 
 
 def delta_with_interval(q, fp, columns):
     """ΔNLL % and its paired bootstrap 95% interval."""
-    import numpy as np
     assert q.keys == fp.keys and (q.tokens == fp.tokens).all(), "NLL samples differ in masks"
     point = q.delta(fp, columns)
     boot = np.array([q.delta(fp, columns, rows) for rows in resamples(len(q.keys))])
@@ -97,7 +95,6 @@ def mean_accuracy(acc):
 def ordering_section(rows, precisions):
     """The observed ordering of RTN, GPTQ and DLLMQuant per precision, and the issue's goals,
     computed from the measured rows."""
-    import numpy as np
     by_name = {name: (acc, nll) for name, acc, nll, _, _ in rows}
     fp_acc, fp_nll = by_name["FP"]
     out = ["", "## Observed ordering and the goals", ""]

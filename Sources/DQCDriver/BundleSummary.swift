@@ -54,12 +54,11 @@ public struct BundleSummary: Sendable {
     guard bundle.bytes(of: .cudaSource) != nil else { return nil }
     let reads = module.graph.useCounts()
     var symbolReads: [String: Int] = [:]
-    for inst in module.graph.instructions {
-      if let symbol = inst.weightSymbol { symbolReads[symbol, default: 0] += 1 }
-    }
     var producers: [String: String] = [:]
     for inst in module.graph.instructions {
-      if let symbol = inst.weightSymbol { producers[inst.result.name] = symbol }
+      guard let symbol = inst.weightSymbol else { continue }
+      symbolReads[symbol, default: 0] += 1
+      producers[inst.result.name] = symbol
     }
     let embeddings = module.graph.instructions.filter {
       $0.op == .dq(.embedding) || $0.op == .k(.embedding)

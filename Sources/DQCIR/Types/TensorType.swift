@@ -72,13 +72,7 @@ public struct TensorType: Sendable, Hashable {
   public var elementCount: Int? {
     guard let shape = staticShape else { return nil }
     if shape.contains(0) { return 0 }
-    var count = 1
-    for n in shape {
-      let (product, overflow) = count.multipliedReportingOverflow(by: n)
-      guard !overflow else { return nil }
-      count = product
-    }
-    return count
+    return TypeRules.product(shape)
   }
 
   /// The number of bytes of packed storage (sub-byte elements packed two per byte, rounded up),

@@ -48,6 +48,20 @@ lane_mask(long cols, int half) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(cols - 8 * half)), index);
 }
 
+/// s[r] += a[r, p] * b[p, 0..16) for r < rows, p ascending: one fma per step. Inlined, so the
+/// call with rows == MR gets a constant trip count.
+__attribute__((target("avx2,fma"), always_inline)) static inline void accumulate16(
+    __m256 s[MR][2], long rows, long k, const float *a, long lda, const float *b, long ldb) {
+  for (long p = 0; p < k; p++) {
+    const __m256 b0 = _mm256_loadu_ps(b + p * ldb), b1 = _mm256_loadu_ps(b + p * ldb + 8);
+    for (long r = 0; r < rows; r++) {
+      const __m256 x = _mm256_broadcast_ss(a + r * lda + p);
+      s[r][0] = _mm256_fmadd_ps(x, b0, s[r][0]);
+      s[r][1] = _mm256_fmadd_ps(x, b1, s[r][1]);
+    }
+  }
+}
+
 /// C[rows x cols] for rows <= MR, cols <= 16, over all k: full tiles load and store plainly,
 /// partial ones through lane masks (masked lanes are neither read nor written).
 __attribute__((target("avx2,fma"))) static void tile(long rows, long cols, long k,
@@ -57,23 +71,9 @@ __attribute__((target("avx2,fma"))) static void tile(long rows, long cols, long 
   for (int r = 0; r < MR; r++) s[r][0] = s[r][1] = _mm256_setzero_ps();
   if (cols == 16) {
     if (rows == MR) {
-      for (long p = 0; p < k; p++) {
-        const __m256 b0 = _mm256_loadu_ps(b + p * ldb), b1 = _mm256_loadu_ps(b + p * ldb + 8);
-        for (int r = 0; r < MR; r++) {
-          const __m256 x = _mm256_broadcast_ss(a + r * lda + p);
-          s[r][0] = _mm256_fmadd_ps(x, b0, s[r][0]);
-          s[r][1] = _mm256_fmadd_ps(x, b1, s[r][1]);
-        }
-      }
+      accumulate16(s, MR, k, a, lda, b, ldb);
     } else {
-      for (long p = 0; p < k; p++) {
-        const __m256 b0 = _mm256_loadu_ps(b + p * ldb), b1 = _mm256_loadu_ps(b + p * ldb + 8);
-        for (long r = 0; r < rows; r++) {
-          const __m256 x = _mm256_broadcast_ss(a + r * lda + p);
-          s[r][0] = _mm256_fmadd_ps(x, b0, s[r][0]);
-          s[r][1] = _mm256_fmadd_ps(x, b1, s[r][1]);
-        }
-      }
+      accumulate16(s, rows, k, a, lda, b, ldb);
     }
     for (long r = 0; r < rows; r++) {
       _mm256_storeu_ps(c + r * ldc, s[r][0]);

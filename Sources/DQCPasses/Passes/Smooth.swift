@@ -62,7 +62,8 @@ public struct Smooth: ModulePass {
     var value: String
     var producer: Int
     var fold: Fold
-    var consumers: [Weight]
+    /// The consuming linears' weight symbols.
+    var consumers: [String]
   }
 
   public func run(on module: inout Module, context: inout PassContext) throws(PassError)
@@ -81,9 +82,9 @@ public struct Smooth: ModulePass {
     for site in sites {
       guard let xmax = maxima[site.value] else { continue }
       var consumers: [(Weight, [Double])] = []
-      for stale in site.consumers {
-        // An earlier site may have changed this weight: read its current values.
-        guard let weight = module.weights[stale.name] else { continue }
+      for name in site.consumers {
+        // Read now: an earlier site may have changed this weight.
+        guard let weight = module.weights[name] else { continue }
         consumers.append((weight, try load(weight)))
       }
       let k = xmax.count
@@ -151,9 +152,9 @@ public struct Smooth: ModulePass {
     }
     /// The candidate linears reading `value` as their input, when every other reader reads
     /// only its shape and each linear's weight is private to it.
-    func consumers(of value: String) -> [Weight]? {
+    func consumers(of value: String) -> [String]? {
       guard !outputs.contains(value) else { return nil }
-      var weights: [Weight] = []
+      var weights: [String] = []
       for r in readers[value] ?? [] {
         let inst = instructions[r]
         if inst.op == .onnx(.shape) { continue }
@@ -161,7 +162,7 @@ public struct Smooth: ModulePass {
           inst.operands.dropFirst().allSatisfy({ $0 != value }),
           privateWeight(inst.operands[1]) == weight.name
         else { return nil }
-        weights.append(weight)
+        weights.append(weight.name)
       }
       return weights.isEmpty ? nil : weights
     }
