@@ -14,9 +14,13 @@ Methods (one seeded input_ids [1, seq] int64 for all):
   dqc w4a8        dqc compile <dir>/model.onnx --w4a8 --method rtn --max-seq-len <seq>, then
                   dqc exec <bundle> --threads <threads> --repeat <runs+1> (the runtime;
                   RTN instead of DLLMQuant only because the weights are random: the kernels
-                  and the bundle layout are the same); the LM head stays f32
-  dqc w4a8 +head  the same with --quantize-head: the head is W4A8 too (as quantize_dynamic
-                  quantizes every MatMul, the head included)
+                  and the bundle layout are the same); the LM head is W8A8 (int8 weights per
+                  channel, int8 activations per token: the recipe's default head)
+  dqc w4a8 head float   the same with --head float: the LM head stays f32
+  dqc w4a8 head body    the same with --head body: the head is W4A8 like the other layers
+
+Bundles are compiled afresh into a temporary folder on every run (about 20 s each), so a
+figure never comes from a bundle an older dqc wrote.
 
 ONNX Runtime: intra_op_num_threads = threads, inter_op_num_threads 1, CPUExecutionProvider,
 default graph optimizations, one untimed warm-up, then <runs> timed calls; every ORT variant is
@@ -37,8 +41,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -137,21 +143,21 @@ def main() -> int:
 
     ensure_model(args.model_dir)
     variants = ensure_ort_variants(args.model_dir)
+    work = tempfile.mkdtemp(prefix="dqc-bench-runtime-")
+    atexit.register(shutil.rmtree, work, True)
     bundles = {}
-    for label, extra in (("dqc w4a8", []), ("dqc w4a8 +head", ["--quantize-head"])):
-        bundle = os.path.join(args.model_dir, f"model.w4a8{'.head' if extra else ''}.seq{args.seq}.dqb")
-        if not os.path.exists(bundle):
-            t = time.perf_counter()
-            subprocess.run([args.dqc, "compile", os.path.join(args.model_dir, "model.onnx"), "-o", bundle, "--w4a8",
-                            "--method", "rtn", "--max-seq-len", str(args.seq)] + extra, check=True,
-                           stdin=subprocess.DEVNULL)
-            print(f"compiled {bundle} in {time.perf_counter() - t:.0f} s", flush=True)
+    for label, head in (("dqc w4a8", None), ("dqc w4a8 head float", "float"), ("dqc w4a8 head body", "body")):
+        bundle = os.path.join(work, f"model.w4a8.head-{head or 'default'}.seq{args.seq}.dqb")
+        t = time.perf_counter()
+        subprocess.run([args.dqc, "compile", os.path.join(args.model_dir, "model.onnx"), "-o", bundle, "--w4a8",
+                        "--method", "rtn", "--max-seq-len", str(args.seq)] + (["--head", head] if head else []),
+                       check=True, stdin=subprocess.DEVNULL)
+        print(f"compiled {os.path.basename(bundle)} in {time.perf_counter() - t:.0f} s", flush=True)
         bundles[label] = bundle
     bundle = bundles["dqc w4a8"]
 
     vocab = 32000
     ids = np.random.default_rng(args.seed).integers(0, vocab, size=(1, args.seq), dtype=np.int64)
-    work = tempfile.mkdtemp(prefix="dqc-bench-runtime-")
     ids_path = os.path.join(work, "ids.npy")
     np.save(ids_path, ids)
 

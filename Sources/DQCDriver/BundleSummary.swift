@@ -20,21 +20,30 @@ public struct BundleSummary: Sendable {
     }
   }
 
-  /// Bits per weight of the `dq.qlinear` layers: (codes + scales + zero points) bits over codes,
-  /// and the layers' code count; nil when there are none.
-  public var quantizedBitsPerWeight: (bits: Double, weights: Int)? {
+  /// Bits per weight of the `dq.qlinear` layers whose codes are `codeBits` wide (all layers
+  /// when nil): (codes + scales + zero points) bits over codes, and the layers' code count; nil
+  /// when there are none.
+  public func quantizedBitsPerWeight(codeBits: Int? = nil) -> (bits: Double, weights: Int)? {
     var bits = 0
     var weights = 0
     var seen = Set<String>()
     for symbols in quantizedLayerWeights {
       guard let codes = symbols.first, let type = module.weights[codes]?.type,
-        let count = type.elementCount, !seen.contains(codes)
+        let count = type.elementCount, !seen.contains(codes),
+        codeBits == nil || type.element.bitWidth == codeBits
       else { continue }
       seen.insert(codes)
       weights += count
       for symbol in symbols { bits += 8 * (module.weights[symbol]?.type.byteCount ?? 0) }
     }
     return weights > 0 ? (Double(bits) / Double(weights), weights) : nil
+  }
+
+  /// The code widths of the `dq.qlinear` layers, ascending (4 and 8 for a W4 body and W8 head).
+  public var quantizedCodeWidths: [Int] {
+    let widths = quantizedLayerWeights.compactMap { $0.first.flatMap { module.weights[$0] } }
+      .map(\.type.element.bitWidth)
+    return Set(widths).sorted()
   }
 
   /// The model's parameters: every weight's elements, except the scales and zero points of
@@ -111,10 +120,16 @@ public struct BundleSummary: Sendable {
       out += "  \(element): \(entry.count) elements, \(entry.bytes) bytes\n"
     }
     out += "\n"
-    if let (bits, weights) = quantizedBitsPerWeight {
+    if let (bits, weights) = quantizedBitsPerWeight() {
       out += String(
         format: "quantized linear weights: %d, %.4f bits per weight (codes, scales, zero points)\n",
         weights, bits)
+      let widths = quantizedCodeWidths
+      for width in widths where widths.count > 1 {
+        guard let (bits, weights) = quantizedBitsPerWeight(codeBits: width) else { continue }
+        out += String(
+          format: "  %d-bit codes: %d weights, %.4f bits per weight\n", width, weights, bits)
+      }
     } else {
       out += "quantized linear weights: none\n"
     }

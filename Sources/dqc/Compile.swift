@@ -59,7 +59,13 @@ struct Compile: ParsableCommand {
   @Option(help: "Per-layer precision, PATTERN=PRECISION, such as 'blocks.0.*=w8a8' (repeatable).")
   var layerPrecision: [String] = []
 
-  @Flag(help: "Quantize the output head like the other linear layers (default: it stays float).")
+  @Option(
+    help:
+      "The output head's precision: float, w8a8 (int8 weights per channel, int8 activations) or body (like the other layers). Default: w8a8 when activations are quantized, else float."
+  )
+  var head: NamedPipeline.Head?
+
+  @Flag(help: "Same as --head body.")
   var quantizeHead = false
 
   @Option(help: "The longest sequence (prompt plus answer) the bundle's kernel plan serves.")
@@ -93,9 +99,12 @@ struct Compile: ParsableCommand {
     recipe.smoothAlpha = smooth ? smoothAlpha : nil
     recipe.samples = samples
     recipe.maxSequenceLength = maxSeqLen
-    recipe.quantizeHead = quantizeHead
     Interpreter.setThreads(threads)
     try runReportingErrors {
+      if quantizeHead, let head, head != .body {
+        throw DriverError.usage("--quantize-head means --head body, not --head \(head.rawValue)")
+      }
+      recipe.head = quantizeHead ? .body : head
       for item in layerPrecision { recipe.overrides.append(try NamedPipeline.override(item)) }
       var job = CompileJob(model: model, recipe: recipe, output: output)
       job.cudaArchitectures = try Self.architectures(cudaArch)
@@ -124,3 +133,4 @@ extension Compile {
 
 extension NamedPipeline.Precision: EnumerableFlag {}
 extension NamedPipeline.Method: ExpressibleByArgument {}
+extension NamedPipeline.Head: ExpressibleByArgument {}

@@ -59,8 +59,10 @@ import Testing
     for name in ["meta", "recipe", "provenance", "ir", "tensor-index", "tensor-data"] {
       #expect(result.stdout.contains("  \(name) "), "no section \(name)")
     }
-    // 4-bit codes, one f16 scale and one u8 zero point per 32 weights: 4 + 24 / 32 = 4.75.
-    #expect(result.stdout.contains("4.7500 bits per weight"), "\(result.stdout)")
+    // The body: 4-bit codes, one f16 scale and one u8 zero point per 32 weights: 4 + 24 / 32 =
+    // 4.75; the (default W8A8) head: 8-bit codes, one of each per channel of d_model weights.
+    #expect(result.stdout.contains("4-bit codes: "), "\(result.stdout)")
+    #expect(result.stdout.contains(" weights, 4.7500 bits per weight"), "\(result.stdout)")
     #expect(result.stdout.contains(#""method":"rtn""#))
     #expect(result.stdout.contains(#""source":"model.legacy.onnx""#))
     // The ONNX export has no diffusion metadata; compile takes the mask id from config.json.
@@ -73,6 +75,13 @@ import Testing
     let width = try #require(config.firstMatch(of: /"d_model": (\d+)/)?.1).description
     let vocab = try #require(config.firstMatch(of: /"embedding_size": (\d+)/)?.1).description
     let table = Double(try #require(Int(width)) * (try #require(Int(vocab))) * 4) / 1_048_576
+    let headBits = 8 + 24 / Double(try #require(Int(width)))
+    #expect(
+      result.stdout.contains(
+        String(
+          format: "8-bit codes: %@ weights, %.4f bits per weight", "\(Int(vocab)! * Int(width)!)",
+          headBits)),
+      "\(result.stdout)")
     #expect(
       result.stdout.contains(
         String(format: "(the embedding table, %.1f MiB, stays in host memory)", table)),

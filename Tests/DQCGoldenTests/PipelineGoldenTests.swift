@@ -22,7 +22,7 @@ import Testing
     job.instrumentation.dumpDirectory = dir + "/ir"
     try job.run(diagnostics: { _ in })
     let dumps = try FileManager.default.contentsOfDirectory(atPath: dir + "/ir").sorted()
-    #expect(dumps.count == 11, "\(dumps)")
+    #expect(dumps.count == 12, "\(dumps)")
     if Golden.isUpdating {
       try? FileManager.default.createDirectory(
         atPath: Self.expected, withIntermediateDirectories: true)

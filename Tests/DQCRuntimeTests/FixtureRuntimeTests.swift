@@ -51,11 +51,12 @@ import Testing
         let expected = try interpreter.logits([ids]).floats
         let actual = try runtime.logits([ids]).floats
         // Norm-wise relative error, and the largest single difference against the logit scale.
-        // Up to the last quantization rounding decision both engines compute the same bits
-        // (docs/interpreter.md, "Kernel arithmetic"); only the float LM head sums in another
-        // order (OpenBLAS against sgemm_packed), so every input agrees to float noise (measured:
-        // ≤ 3e-7 norm-wise, max ≤ 9e-7 of the scale). One flipped activation code or probability
-        // would show as ~1e-3.
+        // Both engines compute the same bits at every kernel (docs/interpreter.md, "Kernel
+        // arithmetic"), and the recipe's head is W8A8 (integer sums), so the logits are equal
+        // bit for bit; with a float head (`--head float`) only that layer sums in another order
+        // (OpenBLAS against sgemm_packed: measured ≤ 3e-7 norm-wise). One flipped activation
+        // code or probability would show as ~1e-3.
+        #expect(actual == expected, "\(task): the runtime's logits are not the interpreter's bits")
         var squared = 0.0
         var reference = 0.0
         for (e, a) in zip(expected, actual) {

@@ -92,7 +92,9 @@ void bench_sgemm(ThreadPool& pool, int64_t m, int64_t k, int64_t n) {
       flops / t[1].best * 1e-9, t[1].best / t[0].best);
 }
 
-void bench_qgemm(ThreadPool& pool, int64_t m, int64_t k, int64_t n, int64_t group) {
+/// qgemm against sgemm_packed for M x K activations and N x K weights of `bits` (4 or 8) with
+/// `group` columns per scale (k: per channel).
+void bench_qgemm(ThreadPool& pool, int64_t m, int64_t k, int64_t n, int64_t group, int bits) {
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> real(-1.0f, 1.0f);
   std::uniform_int_distribution<int> byte(0, 255);
@@ -104,22 +106,26 @@ void bench_qgemm(ThreadPool& pool, int64_t m, int64_t k, int64_t n, int64_t grou
   const auto wf_packed = aligned_floats(f32_packed_size(n, k) / sizeof(float));
   f32_pack(wf.data(), n, k, wf_packed.get());
 
-  // W4 asymmetric weights: codes, f32 scales, u4 zeros, packed as the bundle stores them.
+  // Asymmetric weights: codes, f32 scales, zeros, packed as the bundle stores them.
   const int64_t groups = k / group;
-  std::vector<uint8_t> codes(n * k / 2), zeros(n * groups);
+  std::vector<uint8_t> codes(bits == 4 ? n * k / 2 : n * k), zeros(n * groups);
   for (uint8_t& c : codes) c = static_cast<uint8_t>(byte(rng));
-  for (uint8_t& z : zeros) z = static_cast<uint8_t>(byte(rng) & 0x0F);
+  for (uint8_t& z : zeros) z = static_cast<uint8_t>(byte(rng) & (bits == 4 ? 0x0F : 0xFF));
   std::vector<float> scales(n * groups);
   for (float& s : scales) s = 0.01f + 0.001f * real(rng);
-  std::vector<uint8_t> packed(q4_packed_size(n, k));
-  q4_pack(codes.data(), n, k, false, packed.data());
+  std::vector<uint8_t> packed(bits == 4 ? q4_packed_size(n, k) : q8_packed_size(n, k));
+  if (bits == 4) {
+    q4_pack(codes.data(), n, k, false, packed.data());
+  } else {
+    q8_pack(codes.data(), n, k, false, packed.data());
+  }
   std::vector<float> scale_panel(qparams_panel_size(n, groups));
   std::vector<int32_t> zero_panel(scale_panel.size());
-  build_qparams_panels(scales.data(), false, zeros.data(), n, groups, 4, scale_panel.data(),
+  build_qparams_panels(scales.data(), false, zeros.data(), n, groups, bits, scale_panel.data(),
                        zero_panel.data());
   QWeight w;
   w.packed = packed.data();
-  w.bits = 4;
+  w.bits = bits;
   w.n = n;
   w.k = k;
   w.group = group;
@@ -145,9 +151,10 @@ void bench_qgemm(ThreadPool& pool, int64_t m, int64_t k, int64_t n, int64_t grou
   });
   const double ops = 2.0 * static_cast<double>(m * n * k);
   std::printf(
-      "M=%lld K=%-5lld N=%-5lld  qgemm %6.3f ms %6.0f GOPS | sgemm_packed %6.3f ms %4.0f GOPS | "
-      "ratio %.2fx  (best: %.0f vs %.0f GOPS, %.2fx; quantize_rows %.3f ms)\n",
-      static_cast<long long>(m), static_cast<long long>(k), static_cast<long long>(n),
+      "M=%lld K=%-5lld N=%-5lld W%d g%-4lld qgemm %6.3f ms %6.0f GOPS | sgemm_packed %6.3f ms %4.0f "
+      "GOPS | ratio %.2fx  (best: %.0f vs %.0f GOPS, %.2fx; quantize_rows %.3f ms)\n",
+      static_cast<long long>(m), static_cast<long long>(k), static_cast<long long>(n), bits,
+      static_cast<long long>(group),
       t[0].median * 1e3, ops / t[0].median * 1e-9, t[1].median * 1e3, ops / t[1].median * 1e-9,
       t[1].median / t[0].median, ops / t[0].best * 1e-9, ops / t[1].best * 1e-9,
       t[1].best / t[0].best, t[2].median * 1e3);
@@ -240,6 +247,8 @@ int main(int argc, char** argv) {
   bench_sgemm(pool, 256, 1024, 32000);
   bench_sgemm(pool, 256, 1024, 1024);
   const int64_t shapes[][2] = {{1024, 1024}, {1024, 2816}, {2816, 1024}};
-  for (const auto& shape : shapes) bench_qgemm(pool, 256, shape[0], shape[1], 128);
+  for (const auto& shape : shapes) bench_qgemm(pool, 256, shape[0], shape[1], 128, 4);
+  // The default W8A8 head: int8 per channel.
+  bench_qgemm(pool, 256, 1024, 32000, 1024, 8);
   return 0;
 }

@@ -85,15 +85,31 @@ public final class RuntimeSession: @unchecked Sendable {
   /// Logits `[ids.count × vocabulary]` of one forward pass.
   public func forward(_ ids: [Int64]) throws(RuntimeError) -> [Float] {
     var logits = [Float](repeating: 0, count: ids.count * vocabularySize)
+    try logits.withUnsafeMutableBufferPointer { (output) throws(RuntimeError) in
+      try forward(ids, into: output)
+    }
+    return logits
+  }
+
+  /// One forward pass writing its logits `[ids.count × vocabulary]` into `logits` (which must
+  /// hold at least that many floats): a caller that runs many passes reuses one buffer instead
+  /// of having a fresh one allocated and zeroed for each.
+  public func forward(_ ids: [Int64], into logits: UnsafeMutableBufferPointer<Float>)
+    throws(RuntimeError)
+  {
+    guard logits.count >= ids.count * vocabularySize else {
+      throw RuntimeError(
+        status: DQC_ERROR_ARGUMENT.rawValue,
+        message:
+          "forward: a buffer of \(logits.count) floats cannot hold \(ids.count) × \(vocabularySize) logits"
+      )
+    }
     let status = lock.withLock {
       ids.withUnsafeBufferPointer { input in
-        logits.withUnsafeMutableBufferPointer { output in
-          dqc_session_forward(session, input.baseAddress, Int64(ids.count), output.baseAddress)
-        }
+        dqc_session_forward(session, input.baseAddress, Int64(ids.count), logits.baseAddress)
       }
     }
     guard status == DQC_OK else { throw RuntimeError.last(status) }
-    return logits
   }
 
   /// Logits `[rows.count × vocabulary]` of one forward pass, for the given positions only (the

@@ -132,7 +132,7 @@ public struct CompileJob: Sendable {
       "calibration": calibration,
       "samples": recipe.samples,
       "tmas": recipe.tmas,
-      "quantize_head": recipe.quantizeHead,
+      "head": recipe.resolvedHead.rawValue,
       "cgq": recipe.cgq,
       "ia_aq": recipe.iaaq,
       "layer_precision": recipe.overrides.map { "\($0.pattern)=\($0.precision.rawValue)" },

@@ -53,6 +53,8 @@ public struct CGQ: ModulePass {
   {
     let outcome = try implementation.run(on: &module, context: context)
     HessianQuantizationOptions.record(&module, method: Self.name, options: options)
+    guard !WeightQuantizationOptions.recordPartial(&module, method: Self.name, options: options)
+    else { return outcome }
     module.attributes["quant.masked_weight"] = .float(options.float("masked-weight"))
     module.attributes["quant.decoded_weight"] = .float(options.float("decoded-weight"))
     return outcome

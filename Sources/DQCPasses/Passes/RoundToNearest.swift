@@ -4,7 +4,7 @@ import DQCIR
 ///
 /// The baseline the calibrated methods are compared with: min–max scales per group of
 /// `group-size` columns (0: per output channel), codes rounded to nearest. The model's head
-/// stays in float unless `quantize-head=true`. `act-bits` (0 = off) makes the `dq.qlinear`
+/// stays in float unless `quantize-head=true`; `head-only=true` quantizes the head alone. `act-bits` (0 = off) makes the `dq.qlinear`
 /// quantize its input per token.
 public struct RoundToNearest: ModulePass {
   public static let name = "rtn"
@@ -15,22 +15,24 @@ public struct RoundToNearest: ModulePass {
 
   let quantizer: WeightQuantizer
   let actBits: Int?
-  let includeHead: Bool
+  let head: HeadRule
   let selection: LayerSelection
+  let options: PassOptions
 
   public init(options: PassOptions) throws(PassError) {
     let settings = try WeightQuantizationOptions.parse(options, pass: Self.name)
     quantizer = settings.quantizer
     actBits = settings.actBits
-    includeHead = settings.includeHead
+    head = settings.head
     selection = settings.selection
+    self.options = options
   }
 
   public func run(on module: inout Module, context: inout PassContext) throws(PassError)
     -> PassOutcome
   {
     let candidates = QuantizedLinearRewriter.candidates(
-      module, includeHead: includeHead, selection: selection)
+      module, head: head, selection: selection)
     var replacements: [Int: [Instruction]] = [:]
     for (index, weight) in candidates {
       guard let shape = weight.type.staticShape else { continue }
@@ -62,6 +64,10 @@ public struct RoundToNearest: ModulePass {
     let referenced = Set(module.graph.instructions.compactMap(\.weightSymbol))
     for name in module.weights.names where !referenced.contains(name) {
       module.weights.remove(name)
+    }
+    if WeightQuantizationOptions.recordPartial(&module, method: Self.name, options: options) {
+      return PassOutcome(
+        changed: !replacements.isEmpty, statistics: [("linears-quantized", replacements.count)])
     }
     module.attributes["quant.method"] = .string("rtn")
     module.attributes["quant.weight_bits"] = .int(Int64(quantizer.bits))

@@ -134,7 +134,7 @@ public struct Smooth: ModulePass {
     }
     let outputs = Set(module.graph.outputs)
     let candidates = Dictionary(
-      QuantizedLinearRewriter.candidates(module, includeHead: includeHead).map {
+      QuantizedLinearRewriter.candidates(module, head: includeHead ? .include : .exclude).map {
         ($0.index, $0.weight)
       }, uniquingKeysWith: { a, _ in a })
     var symbolReaders: [String: Int] = [:]

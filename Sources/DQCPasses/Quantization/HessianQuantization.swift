@@ -26,7 +26,7 @@ struct HessianQuantization {
   let gptq: GPTQ
   let weighting: Weighting
   let actBits: Int?
-  let includeHead: Bool
+  let head: HeadRule
   let selection: LayerSelection
 
   func run(on module: inout Module, context: PassContext) throws(PassError) -> PassOutcome {
@@ -78,7 +78,7 @@ struct HessianQuantization {
   /// The first input value (in graph order) read by float linears still to quantize, with them.
   func nextGroup(_ module: Module) -> (String, [(Instruction, Weight)])? {
     let candidates = QuantizedLinearRewriter.candidates(
-      module, includeHead: includeHead, selection: selection)
+      module, head: head, selection: selection)
     guard let first = candidates.first,
       let input = module.graph.instructions[first.index].operands[0]
     else {
@@ -136,6 +136,9 @@ enum WeightQuantizationOptions {
       "Quantize linear inputs per token to this many bits (0: off)"),
     PassOptionSpec("quantize-head", .bool, default: .bool(false), "Also quantize the output head"),
     PassOptionSpec(
+      "head-only", .bool, default: .bool(false),
+      "Quantize only the output head (for a head precision of its own)"),
+    PassOptionSpec(
       "half-scales", .bool, default: .bool(false),
       "Store scales as f16, rounded before the codes are chosen"),
     PassOptionSpec(
@@ -148,8 +151,28 @@ enum WeightQuantizationOptions {
   struct Settings {
     var quantizer: WeightQuantizer
     var actBits: Int?
-    var includeHead: Bool
+    var head: HeadRule
     var selection: LayerSelection
+
+    /// Whether the pass quantizes only some layers (an override or the head on its own), so
+    /// that the module-wide `quant.*` attributes stay the main pass's.
+    var isPartial: Bool { head == .only || !selection.only.isEmpty }
+  }
+
+  /// For a pass over some layers only (`only`, `head-only`), which leaves the module-wide
+  /// `quant.*` attributes to the main pass: records the head's own precision
+  /// (`quant.head_method`, `quant.head_bits`, `quant.head_group_size`, `quant.head_act_bits`)
+  /// for `head-only`, nothing for `only` (the bundle's recipe lists the overrides), and returns
+  /// true; returns false for a pass over every layer.
+  static func recordPartial(_ module: inout Module, method: String, options: PassOptions) -> Bool {
+    if options.bool("head-only") {
+      module.attributes["quant.head_method"] = .string(method)
+      module.attributes["quant.head_bits"] = .int(Int64(options.int("bits")))
+      module.attributes["quant.head_group_size"] = .int(Int64(options.int("group-size")))
+      module.attributes["quant.head_act_bits"] = .int(Int64(options.int("act-bits")))
+      return true
+    }
+    return !options.string("only").isEmpty
   }
 
   static func parse(_ options: PassOptions, pass: String) throws(PassError) -> Settings {
@@ -166,12 +189,17 @@ enum WeightQuantizationOptions {
       throw .badOption(
         pass: pass, option: "act-bits", column: 0, message: "must be 0 or 2 to 8, is \(act)")
     }
+    guard !(options.bool("head-only") && !options.string("only").isEmpty) else {
+      throw .badOption(
+        pass: pass, option: "head-only", column: 0, message: "cannot be combined with only")
+    }
     var quantizer = WeightQuantizer(
       bits: bits, groupSize: group, symmetric: options.bool("symmetric"))
     quantizer.halfScales = options.bool("half-scales")
     return Settings(
       quantizer: quantizer,
-      actBits: act == 0 ? nil : act, includeHead: options.bool("quantize-head"),
+      actBits: act == 0 ? nil : act,
+      head: options.bool("head-only") ? .only : options.bool("quantize-head") ? .include : .exclude,
       selection: LayerSelection(only: options.string("only"), except: options.string("except")))
   }
 }
@@ -209,13 +237,16 @@ enum HessianQuantizationOptions {
         quantizer: settings.quantizer, damp: options.float("damp"),
         blockSize: options.int("block-size"),
         actOrder: options.bool("act-order")),
-      weighting: weighting, actBits: settings.actBits, includeHead: settings.includeHead,
+      weighting: weighting, actBits: settings.actBits, head: settings.head,
       selection: settings.selection)
   }
 
+  /// Records the pass's settings as the module's `quant.*` attributes; see
+  /// `WeightQuantizationOptions.recordPartial` for a pass over some layers only.
   static func record(_ module: inout Module, method: String, options: PassOptions) {
+    if WeightQuantizationOptions.recordPartial(&module, method: method, options: options) { return }
     module.attributes["quant.method"] = .string(method)
-    for spec in common where spec.name != "only" && spec.name != "except" {
+    for spec in common where !["only", "except", "head-only"].contains(spec.name) {
       if let value = options[spec.name] {
         let key = "quant." + spec.name.replacingOccurrences(of: "-", with: "_")
         switch value {

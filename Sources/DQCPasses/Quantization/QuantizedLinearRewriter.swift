@@ -56,10 +56,10 @@ struct QuantizedLinearRewriter {
       attributes: AttributeDictionary([("name", .symbol(name))]))
   }
 
-  /// The `dq.linear` instructions with a constant 2-D f32 weight, excluding the model's head
-  /// (a linear producing a graph output) unless `includeHead`.
+  /// The `dq.linear` instructions with a constant 2-D f32 weight that `head` and `selection`
+  /// admit (the model's head is a linear producing a graph output).
   static func candidates(
-    _ module: Module, includeHead: Bool, selection: LayerSelection = LayerSelection()
+    _ module: Module, head: HeadRule, selection: LayerSelection = LayerSelection()
   )
     -> [(index: Int, weight: Weight)]
   {
@@ -72,12 +72,22 @@ struct QuantizedLinearRewriter {
         let symbol = producers[w]?.weightSymbol, let weight = module.weights[symbol],
         weight.type.rank == 2, weight.type.element == .f32
       else { continue }
-      if !includeHead && outputs.contains(inst.result.name) { continue }
+      let isHead = outputs.contains(inst.result.name)
+      switch head {
+      case .exclude where isHead, .only where !isHead: continue
+      default: break
+      }
       guard selection.selects(weight.name) else { continue }
       out.append((i, weight))
     }
     return out
   }
+}
+
+/// Whether a quantization pass touches the model's head (the linear producing a graph output):
+/// not at all (the default: it stays float), along with the other layers, or alone.
+enum HeadRule: Sendable, Hashable {
+  case exclude, include, only
 }
 
 /// Which linear layers a quantization pass touches, by weight name: `only` and `except` hold

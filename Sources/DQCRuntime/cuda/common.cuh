@@ -35,7 +35,7 @@ cudaError_t launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_
 }
 
 /// Threads per block of the row-wise kernels (norm, quantize, softmax rows).
-constexpr int kRowThreads = 256;
+inline constexpr int kRowThreads = 256;
 
 /// Blocks needed to cover `n` items with `per_block` each.
 __host__ __device__ constexpr int64_t blocks_for(int64_t n, int64_t per_block) {

@@ -3,7 +3,7 @@
 
 namespace dqc_cuda {
 
-constexpr int kElementThreads = 256;
+inline constexpr int kElementThreads = 256;
 
 /// out[r, :] = table[ids[r], :]; the host checks the ids against the vocabulary first.
 template <int D>

@@ -76,7 +76,7 @@ __device__ inline int weight_zero(const uint8_t* zeros, int c, int g) {
 // ---------------------------------------------------------------------------------------------
 // dp4a path
 
-constexpr int kDp4aRows = 32, kDp4aCols = 64, kDp4aThreads = 256;
+inline constexpr int kDp4aRows = 32, kDp4aCols = 64, kDp4aThreads = 256;
 
 template <class W>
 __global__ void __launch_bounds__(kDp4aThreads)
@@ -146,7 +146,7 @@ __global__ void __launch_bounds__(kDp4aThreads)
 // ---------------------------------------------------------------------------------------------
 // Tensor-core path (sm_80+)
 
-constexpr int kMmaRows = 64, kMmaCols = 64, kMmaThreads = 128;
+inline constexpr int kMmaRows = 64, kMmaCols = 64, kMmaThreads = 128;
 
 /// D += A (16x32, s8, row-major) x B (32x8, s8, column-major), int32 accumulators.
 __device__ inline void mma_s8_16832(int32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {

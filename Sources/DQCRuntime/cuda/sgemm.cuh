@@ -7,7 +7,7 @@
 
 namespace dqc_cuda {
 
-constexpr int kSgemmTile = 64, kSgemmStep = 16, kSgemmThreads = 256;
+inline constexpr int kSgemmTile = 64, kSgemmStep = 16, kSgemmThreads = 256;
 
 template <int N, int K, bool HAS_BIAS>
 __global__ void __launch_bounds__(kSgemmThreads)

@@ -71,10 +71,26 @@ void qgemm(ThreadPool& pool, const int8_t* xq, int64_t ldq, const float* xs, con
       const uint8_t* panels = staged ? job.path.stage(job.args, p0, np, scratch.get())
                                      : w.packed + p0 * job.args.k_blocks * 64;
       const detail::QgemmTile tile = staged ? job.path.staged_tile : job.path.tile;
+      // While this unit's row tiles run, the next unit's packed panels are prefetched into L2, a
+      // slice after each tile: a weight larger than the caches (the head's) would otherwise
+      // stall the first row tile of every unit on memory.
+      const uint8_t* next = nullptr;
+      int64_t next_bytes = 0;
+      if (u + 1 < end && (u + 1) % job.row_units == 0) {
+        const int64_t q0 = (u + 1) / job.row_units * job.path.np;
+        const int64_t nq = job.panels - q0 < job.path.np ? job.panels - q0 : job.path.np;
+        next = w.packed + q0 * job.args.k_blocks * 64;
+        next_bytes = nq * job.args.k_blocks * 64;
+      }
       for (int64_t rt = rt0; rt < rt1; ++rt) {
         const int64_t r0 = job.rows * rt / job.row_tiles;
         const int64_t r1 = job.rows * (rt + 1) / job.row_tiles;
         tile(job.args, panels, r0, static_cast<int>(r1 - r0), p0, np);
+        if (next != nullptr) {
+          const int64_t from = next_bytes * (rt - rt0) / (rt1 - rt0) / 64 * 64;
+          const int64_t to = next_bytes * (rt + 1 - rt0) / (rt1 - rt0);
+          for (int64_t b = from; b < to; b += 64) __builtin_prefetch(next + b, 0, 2);
+        }
       }
     }
   });
