@@ -135,8 +135,32 @@ import Testing
     let text = try recipe.pipeline()
     #expect(
       text.contains("rtn{bits=4,group-size=128,act-bits=8,half-scales=true,except=blocks.0.*}"))
-    #expect(text.contains("rtn{bits=8,group-size=0,act-bits=8,half-scales=true,only=blocks.0.*}"))
+    #expect(
+      text.contains(
+        "rtn{bits=8,group-size=0,act-bits=8,half-scales=true,quantize-head=true,only=blocks.0.*}"))
+    #expect(
+      text.contains(
+        "rtn{bits=8,group-size=0,act-bits=8,half-scales=true,head-only=true,except=blocks.0.*}"))
     #expect(throws: DriverError.self) { try NamedPipeline.override("blocks.0.*=w3a3") }
+  }
+
+  /// An override that names the head quantizes it at the override's precision, whatever
+  /// `--head` says; the head-only pass then finds nothing and records nothing.
+  @Test func anOverrideNamingTheHeadWins() throws {
+    let dir = Paths.temporaryDirectory()
+    let model = Paths.packageRoot + "/Tests/Fixtures/exports/llada/model.legacy.onnx"
+    let result = try runCommand(
+      Paths.dqcBinary,
+      [
+        "compile", model, "-o", dir + "/o.dqir", "--w4a8", "--method", "rtn", "--group-size",
+        "32", "--layer-precision", "ff_out.weight=w4a16",
+      ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let text = try String(contentsOfFile: dir + "/o.dqir", encoding: .utf8)
+    // The fixture export's head is `model.ff_out.weight`: 4-bit codes, float input (no act_bits).
+    let head = try #require(text.split(separator: "\n").first { $0.contains("%logits = ") })
+    #expect(head.contains("dq.qlinear(") && head.contains("u4:f32") && !head.contains("act_bits"))
+    #expect(!text.contains("quant.head_bits"))
   }
 }
 

@@ -61,6 +61,9 @@ public struct CompileJob: Sendable {
     let sourceDigest = output.hasSuffix(".dqb") ? try Self.sourceDigest(model, module) : ""
     manager.instrumentation = instrumentation
     let context = try Driver.runPasses(manager, on: &module, diagnostics: diagnostics)
+    if let note = Self.floatHeadNote(context.loweredFrom ?? module, head: recipe.resolvedHead) {
+      diagnostics(note)
+    }
     if output.hasSuffix(".dqir") {
       do {
         try ModuleFile.write(module, to: output)
@@ -91,6 +94,21 @@ public struct CompileJob: Sendable {
     } catch {
       throw .bundle(error)
     }
+  }
+
+  /// A note when the recipe asks for a quantized head but a graph output still comes from a
+  /// float `dq.linear` (its weight was not a 2-D f32 constant the weight passes take), so the
+  /// bundle's recipe (`"head"`) does not describe what it holds; nil otherwise.
+  static func floatHeadNote(_ module: Module, head: NamedPipeline.Head) -> String? {
+    guard head != .float else { return nil }
+    let outputs = Set(module.graph.outputs)
+    guard
+      module.graph.instructions.contains(where: {
+        $0.op == .dq(.linear) && outputs.contains($0.result.name)
+      })
+    else { return nil }
+    return "note: --head \(head.rawValue): the output head is not a linear layer over a float "
+      + "weight the weight passes can quantize; it stays as it is"
   }
 
   /// The `meta` section: inputs, outputs, special token ids and the source's `config.json`.

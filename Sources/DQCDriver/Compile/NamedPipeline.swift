@@ -122,13 +122,17 @@ public struct NamedPipeline: Sendable {
     }
     let excluded = overrides.map(\.pattern).joined(separator: "|")
     passes.append("\(weightPass){\(quantOptions)\(excluded.isEmpty ? "" : ",except=\(excluded)")}")
+    // A per-layer override names its layers, so it may name the head too (and wins over --head).
     for (pattern, layerPrecision) in overrides {
       let (b, g, a) = layerPrecision.settings
       passes.append(
-        "\(weightPass){bits=\(b),group-size=\(g),act-bits=\(a),half-scales=true,only=\(pattern)}")
+        "\(weightPass){bits=\(b),group-size=\(g),act-bits=\(a),half-scales=true,quantize-head=true,only=\(pattern)}"
+      )
     }
     if resolvedHead == .w8a8 {
-      passes.append("\(weightPass){bits=8,group-size=0,act-bits=8,half-scales=true,head-only=true}")
+      passes.append(
+        "\(weightPass){bits=8,group-size=0,act-bits=8,half-scales=true,head-only=true"
+          + (excluded.isEmpty ? "}" : ",except=\(excluded)}"))
     }
     // Attention matmuls in 8 bits when activations are quantized: IA-AQ's scale search for
     // DLLMQuant, plain min-max (α = 1) otherwise. Without calibration they stay float.

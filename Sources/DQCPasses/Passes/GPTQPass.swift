@@ -20,7 +20,8 @@ public struct GPTQPass: ModulePass {
     -> PassOutcome
   {
     let outcome = try implementation.run(on: &module, context: context)
-    HessianQuantizationOptions.record(&module, method: Self.name, options: options)
+    HessianQuantizationOptions.record(
+      &module, method: Self.name, options: options, changed: outcome.changed)
     return outcome
   }
 }
@@ -52,8 +53,9 @@ public struct CGQ: ModulePass {
     -> PassOutcome
   {
     let outcome = try implementation.run(on: &module, context: context)
-    HessianQuantizationOptions.record(&module, method: Self.name, options: options)
-    guard !WeightQuantizationOptions.recordPartial(&module, method: Self.name, options: options)
+    guard
+      HessianQuantizationOptions.record(
+        &module, method: Self.name, options: options, changed: outcome.changed)
     else { return outcome }
     module.attributes["quant.masked_weight"] = .float(options.float("masked-weight"))
     module.attributes["quant.decoded_weight"] = .float(options.float("decoded-weight"))

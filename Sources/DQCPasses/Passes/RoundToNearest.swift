@@ -65,7 +65,9 @@ public struct RoundToNearest: ModulePass {
     for name in module.weights.names where !referenced.contains(name) {
       module.weights.remove(name)
     }
-    if WeightQuantizationOptions.recordPartial(&module, method: Self.name, options: options) {
+    if WeightQuantizationOptions.recordPartial(
+      &module, method: Self.name, options: options, changed: !replacements.isEmpty)
+    {
       return PassOutcome(
         changed: !replacements.isEmpty, statistics: [("linears-quantized", replacements.count)])
     }

@@ -153,19 +153,19 @@ enum WeightQuantizationOptions {
     var actBits: Int?
     var head: HeadRule
     var selection: LayerSelection
-
-    /// Whether the pass quantizes only some layers (an override or the head on its own), so
-    /// that the module-wide `quant.*` attributes stay the main pass's.
-    var isPartial: Bool { head == .only || !selection.only.isEmpty }
   }
 
   /// For a pass over some layers only (`only`, `head-only`), which leaves the module-wide
   /// `quant.*` attributes to the main pass: records the head's own precision
   /// (`quant.head_method`, `quant.head_bits`, `quant.head_group_size`, `quant.head_act_bits`)
-  /// for `head-only`, nothing for `only` (the bundle's recipe lists the overrides), and returns
-  /// true; returns false for a pass over every layer.
-  static func recordPartial(_ module: inout Module, method: String, options: PassOptions) -> Bool {
+  /// for `head-only` when it quantized the head (`changed`; a model whose output is not a float
+  /// linear layer keeps its head), nothing for `only` (the bundle's recipe lists the overrides),
+  /// and returns true; returns false for a pass over every layer.
+  static func recordPartial(
+    _ module: inout Module, method: String, options: PassOptions, changed: Bool
+  ) -> Bool {
     if options.bool("head-only") {
+      guard changed else { return true }
       module.attributes["quant.head_method"] = .string(method)
       module.attributes["quant.head_bits"] = .int(Int64(options.int("bits")))
       module.attributes["quant.head_group_size"] = .int(Int64(options.int("group-size")))
@@ -192,6 +192,11 @@ enum WeightQuantizationOptions {
     guard !(options.bool("head-only") && !options.string("only").isEmpty) else {
       throw .badOption(
         pass: pass, option: "head-only", column: 0, message: "cannot be combined with only")
+    }
+    guard !(options.bool("head-only") && options.bool("quantize-head")) else {
+      throw .badOption(
+        pass: pass, option: "head-only", column: 0,
+        message: "quantizes the head alone; quantize-head=true quantizes it with the other layers")
     }
     var quantizer = WeightQuantizer(
       bits: bits, groupSize: group, symmetric: options.bool("symmetric"))
@@ -241,10 +246,18 @@ enum HessianQuantizationOptions {
       selection: settings.selection)
   }
 
-  /// Records the pass's settings as the module's `quant.*` attributes; see
-  /// `WeightQuantizationOptions.recordPartial` for a pass over some layers only.
-  static func record(_ module: inout Module, method: String, options: PassOptions) {
-    if WeightQuantizationOptions.recordPartial(&module, method: method, options: options) { return }
+  /// Records the pass's settings as the module's `quant.*` attributes and returns true, or for a
+  /// pass over some layers only, what `WeightQuantizationOptions.recordPartial` records, and
+  /// returns false.
+  @discardableResult
+  static func record(_ module: inout Module, method: String, options: PassOptions, changed: Bool)
+    -> Bool
+  {
+    if WeightQuantizationOptions.recordPartial(
+      &module, method: method, options: options, changed: changed)
+    {
+      return false
+    }
     module.attributes["quant.method"] = .string(method)
     for spec in common where !["only", "except", "head-only"].contains(spec.name) {
       if let value = options[spec.name] {
@@ -257,5 +270,6 @@ enum HessianQuantizationOptions {
         }
       }
     }
+    return true
   }
 }

@@ -1,4 +1,4 @@
-// sgemm.cuh: the float linear layer (k.linear: the LM head, W4A16 layers) over the bundle's
+// sgemm.cuh: the float linear layer (k.linear: a `--head float` LM head, W4A16 layers) over the bundle's
 // layout 3 (`f32-n16`: panel p holds, for each column k, W[16p + i][k] at (p * K + k) * 16 + i).
 //
 // Each output is one f32 accumulator, k ascending, fused multiply-adds, then the bias: the CPU
