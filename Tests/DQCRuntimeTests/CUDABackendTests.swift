@@ -157,7 +157,8 @@ import Testing
   }
 
   /// `--cuda-arch`: the launch code compiled by nvcc for chosen architectures rides in the bundle
-  /// (section `cuda-binary`: header, then an ELF shared library), and the runtime accepts it.
+  /// (section `cuda-binary`: header, then an ELF shared library), the runtime accepts it, and a
+  /// second build from another folder gives the same bytes.
   @Test func prebuiltDeviceCodeIsBundled() throws {
     guard NVCC.path != nil else {
       if NVCC.isRequired { Issue.record("nvcc not found (DQC_REQUIRE_NVCC=1)") }
@@ -188,5 +189,10 @@ import Testing
     #expect(u64(88) == UInt64(binary.count - 128))
     #expect(Array(binary[128..<132]) == [0x7f, 0x45, 0x4c, 0x46])  // ELF
     _ = try RuntimeSession(path: path, device: .cpu)  // the runtime's checks of the section pass
+    let again = Paths.temporaryDirectory() + "/cuda-prebuilt-again.dqb"
+    try writer.write(try #require(context.loweredFrom), plan: module, to: again)
+    #expect(
+      try Data(contentsOf: URL(fileURLWithPath: again))
+        == Data(contentsOf: URL(fileURLWithPath: path)), "two builds of one bundle differ")
   }
 }

@@ -18,8 +18,11 @@ public enum NVCCCompiler {
   /// Compiles the translation unit at `unit` into the shared library `output`.
   ///
   /// Device code goes in for every architecture (10 × major + minor) and, when `ptx`, PTX for
-  /// the newest. Returns nil on success and nvcc's output when it fails; throws when nvcc is
-  /// missing or cannot run.
+  /// the newest. The library is linked stripped (`--strip-all`; the runtime looks its entry
+  /// points up in the dynamic symbol table): the only bytes that differed between two builds
+  /// of the same unit were the name of nvcc's temporary file (`tmpxft_<pid>_…`) in the static
+  /// symbol table, so the same launch code gives the same library. Returns nil on success and
+  /// nvcc's output when it fails; throws when nvcc is missing or cannot run.
   public static func compileSharedLibrary(
     unit: String, output: String, architectures: [Int], ptx: Bool = false,
     warningsAsErrors: Bool = false
@@ -27,7 +30,9 @@ public enum NVCCCompiler {
     guard let nvcc = path else {
       throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "nvcc"])
     }
-    var arguments = ["-std=c++17", "-O3", "-shared", "-Xcompiler", "-fPIC"]
+    var arguments = [
+      "-std=c++17", "-O3", "-shared", "-Xcompiler", "-fPIC", "-Xlinker", "--strip-all",
+    ]
     if warningsAsErrors { arguments += ["-Werror", "all-warnings"] }
     let sorted = Array(Set(architectures)).sorted()
     for arch in sorted { arguments += ["-gencode", "arch=compute_\(arch),code=sm_\(arch)"] }
