@@ -4,6 +4,7 @@
 SWIFT ?= swift
 # The runtime's kernel tests build with the Swift toolchain's clang++ (C++17).
 CXX_RUNTIME ?= $(shell command -v clang++ || command -v g++)
+CC_RUNTIME ?= $(shell command -v clang || command -v gcc)
 # The fuzz targets need clang's libFuzzer (the Swift toolchain's clang++ has it).
 CXX_FUZZ ?= $(shell command -v clang++)
 FUZZ_SECONDS ?= 120
@@ -29,6 +30,8 @@ test: setup
 	DQC_REQUIRE_NVCC=$(if $(filter 1,$(DQC_SKIP_CUDA)),0,1) $(SWIFT) test
 	$(MAKE) -C Tests/RuntimeKernelTests test CXX="$(CXX_RUNTIME)"
 	$(MAKE) -C Tests/CUDAKernelTests emulated CXX="$(CXX_RUNTIME)"
+	# The programs Scripts/gpu_check.sh runs on a lent GPU machine must at least build here.
+	$(MAKE) -C Tests/CUDAKernelTests e2e step CXX="$(CXX_RUNTIME)" CC="$(CC_RUNTIME)"
 	$(MAKE) -C Tests/Fuzz smoke CXX="$(CXX_FUZZ)"
 	$(MAKE) -C Tests/Fuzz/swift smoke
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests

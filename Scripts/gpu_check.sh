@@ -4,9 +4,14 @@
 # development machine and carried along:
 #   .build/release/dqc compile Tests/Fixtures/llada-tiny/model.onnx -o out/gpu/fixture-w4a8.dqb \
 #     --w4a8 --calib Tests/Fixtures/llada-tiny/calib/train_slice.jsonl --max-seq-len 64
+# and, for the bench model's step time, `python3 Scripts/make_timing_bench.py` (1.7 MiB gzipped).
+# Carry out/gpu/fixture-w4a8.dqb, out/gpu/bench-timing.dqb.gz and out/gpu/bench-timing.config.json
+# (not all of out/gpu: its full-size bundles exceed the 64 MiB the device tool carries).
 # Prints: the card; every kernel against the CPU back end's (also at M = 256, N = K = 4096) and
 # the W4A8 GEMM against cuBLAS FP16; the bundle on --device cuda against --device cpu (logits,
-# sampled answers, forward time) with the tensor-core and the dp4a GEMM.
+# sampled answers, forward time) with the tensor-core and the dp4a GEMM; and when the timing
+# stand-in is there, one denoising step of the bench model (step_bench: all logits and 32 rows;
+# device memory by cuMemGetInfo) against PyTorch FP16 (Scripts/bench_step_torch.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LIMIT=${LIMIT:-50}
@@ -31,4 +36,14 @@ done
 echo "== the same with every GEMM on dp4a (DQC_CUDA_GEMM=dp4a)"
 DQC_CUDA_GEMM=dp4a Tests/CUDAKernelTests/build/e2e_check out/gpu/fixture-w4a8.dqb \
   Tests/Fixtures/llada-tiny/eval/sort.jsonl "$LIMIT" || status=1
+
+if [ -f out/gpu/bench-timing.dqb.gz ]; then
+  echo "== one denoising step of the bench model (timing stand-in: Scripts/make_timing_bench.py)"
+  gunzip -c out/gpu/bench-timing.dqb.gz > out/gpu/bench-timing.dqb
+  make -s -C Tests/CUDAKernelTests step CXX="$CXX" CC="$CC"
+  Tests/CUDAKernelTests/build/step_bench out/gpu/bench-timing.dqb cuda 256 20 || status=1
+  DQC_CUDA_GEMM=dp4a Tests/CUDAKernelTests/build/step_bench out/gpu/bench-timing.dqb cuda 256 20 || status=1
+  python3 Scripts/bench_step_torch.py --config out/gpu/bench-timing.config.json --tokens 256 --runs 20 \
+    || echo "(no PyTorch FP16 baseline on this machine)"
+fi
 exit $status
