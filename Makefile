@@ -32,6 +32,7 @@ test: setup
 	$(MAKE) -C Tests/CUDAKernelTests emulated CXX="$(CXX_RUNTIME)"
 	# The programs Scripts/gpu_check.sh runs on a lent GPU machine must at least build here.
 	$(MAKE) -C Tests/CUDAKernelTests e2e step CXX="$(CXX_RUNTIME)" CC="$(CC_RUNTIME)"
+	$(if $(filter 1,$(DQC_SKIP_CUDA)),,$(MAKE) -C Tests/CUDAKernelTests fp16-step GPU_ARCH=sm_80)
 	$(MAKE) -C Tests/Fuzz smoke CXX="$(CXX_FUZZ)"
 	$(MAKE) -C Tests/Fuzz/swift smoke
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
@@ -48,7 +49,7 @@ format:
 demo: setup
 	$(SWIFT) build -c release
 	$(DQC_RELEASE) compile $(FIXTURE)/model.onnx -o $(DEMO_BUNDLE) --w4a8 --calib $(FIXTURE)/calib/train_slice.jsonl --dump-ir-dir out/demo/ir
-	$(DQC_RELEASE) inspect $(DEMO_BUNDLE) | sed -n '1,24p'
+	$(DQC_RELEASE) inspect $(DEMO_BUNDLE) | sed -n '1,26p'
 	$(DQC_RELEASE) run $(DEMO_BUNDLE) --prompt 'sort:7,3,9,1,4<|sep|>' --gen-length 11 --steps 11 --block-length 11
 	@for task in rev sort add; do \
 	  echo "== $$task: FP model.onnx, then the W4A8 bundle ($(DEMO_LIMIT) held-out problems)"; \

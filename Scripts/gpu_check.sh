@@ -43,6 +43,9 @@ if [ -f out/gpu/bench-timing.dqb.gz ]; then
   make -s -C Tests/CUDAKernelTests step CXX="$CXX" CC="$CC"
   Tests/CUDAKernelTests/build/step_bench out/gpu/bench-timing.dqb cuda 256 20 || status=1
   DQC_CUDA_GEMM=dp4a Tests/CUDAKernelTests/build/step_bench out/gpu/bench-timing.dqb cuda 256 20 || status=1
+  echo "== the FP16 model's step: cuBLAS as PyTorch runs it (fp16_step), then PyTorch itself if installed"
+  make -s -C Tests/CUDAKernelTests fp16-step GPU_ARCH="$arch"
+  Tests/CUDAKernelTests/build/fp16_step 1024 16 8 2816 32000 256 20 || status=1
   python3 Scripts/bench_step_torch.py --config out/gpu/bench-timing.config.json --tokens 256 --runs 20 \
     || echo "(no PyTorch FP16 baseline on this machine)"
 fi
