@@ -245,10 +245,9 @@ Status CpuSession::forward(const int64_t* ids, int64_t count, float* logits,
     if (profile_ && k.op < seconds_.size())
       seconds_[k.op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
+  if (output_written) return Status::ok();  // the head, the plan's last kernel, wrote `logits`
   const float* output = value<float>(plan.output);
-  if (output_written) {
-    // The head (the plan's last kernel) wrote into `logits`.
-  } else if (selected == nullptr) {
+  if (selected == nullptr) {
     std::memcpy(logits, output, size_t(rows * plan.vocab) * sizeof(float));
   } else {
     for (int64_t r = 0; r < n_selected; r++)
