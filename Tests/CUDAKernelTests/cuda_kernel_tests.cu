@@ -305,6 +305,16 @@ int main() {
     check_norm_and_linear<256, 80>(rows, rng, pool);
     check_attention<4, 2, 32, 64>(rows, rng, pool);
   }
+  // The tensor-core path's pipeline and tiles: more steps than stages, several row blocks, the
+  // 128-channel tiles (N >= 4096) with a partial last tile, per-channel 8-bit groups, and a K that
+  // is not a multiple of 64 (dp4a).
+  for (int rows : {130}) {
+    check_qlinear<144, 512, 128, 4>(rows, rng, pool);
+    check_qlinear<80, 384, 384, 8>(rows, rng, pool);
+    check_qlinear<48, 96, 32, 4>(rows, rng, pool);
+  }
+  check_qlinear<4112, 128, 64, 4>(70, rng, pool);
+  check_qlinear<4128, 192, 192, 8>(33, rng, pool);
 #if !defined(DQC_CUDA_EMULATION)
   for (int rows : {256, 1000}) {
     check_qlinear<4096, 4096, 128, 4>(rows, rng, pool);

@@ -33,6 +33,12 @@ struct dim3 {
 struct uint3 {
   unsigned x, y, z;
 };
+struct alignas(8) uint2 {
+  unsigned x, y;
+};
+struct alignas(16) uint4 {
+  unsigned x, y, z, w;
+};
 
 typedef int cudaError_t;
 enum : int {
@@ -55,6 +61,7 @@ struct cudaDeviceProp {
 #define __forceinline__ inline
 #define __shared__ static thread_local
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
 
 namespace dqc_emulator {
 

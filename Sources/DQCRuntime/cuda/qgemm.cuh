@@ -13,8 +13,9 @@
 // group sum exact.
 //
 // Two paths:
-// - `qgemm_mma`: integer tensor cores (`mma.sync.m16n8k32.s8`, sm_80 and newer), 64x64 tiles,
-//   4 warps; for groups that are a multiple of 32, on devices that have them;
+// - `qgemm_mma`: integer tensor cores (`mma.sync.m16n8k32.s8`, sm_80 and newer), 64 x 64 or
+//   64 x 128 tiles, a `cp.async` pipeline; for groups that are a multiple of 32 and K a multiple
+//   of 64, on devices that have them;
 // - `qgemm_dp4a`: `__dp4a` on CUDA cores, 32x64 tiles; any group that is a multiple of 8
 //   (and every GEMM when DQC_CUDA_GEMM=dp4a, to cross-check the two).
 #pragma once
@@ -145,8 +146,69 @@ __global__ void __launch_bounds__(kDp4aThreads)
 
 // ---------------------------------------------------------------------------------------------
 // Tensor-core path (sm_80+)
+//
+// Blocks of 64 rows x COLS channels (64, or 128 for N >= 4096), warps of 32 x 32, K in steps of
+// 64 columns streamed through a STAGES-deep ring of shared-memory buffers with `cp.async` (the
+// copy of step s + STAGES - 1 is in flight while step s is computed), one barrier per step.
+//
+// Each step's 64 columns are two m16n8k32 k-slices. Within a slice the instruction's k order is
+// permuted (a sum does not depend on the order of its terms, only A and B must agree): logical
+// k = 4t + j is column 8t + j of the slice and k = 16 + 4t + j is column 8t + 4 + j. Then lane
+// (g, t)'s A fragment is two 8-byte loads (rows g and g+8, columns 8t..8t+7), and its B fragment
+// one 4-byte word of the packed weight: in layout 1 the word of channel g, k-block t (low nibbles
+// = columns 8t..8t+3, high nibbles = 8t+4..8t+7); in layout 2 the words of k-blocks 2t and 2t+1.
+//
+// Shared-memory layout of a stage, chosen so that those loads hit distinct banks:
+// - A: 64 rows x 64 bytes; 16-byte chunk c of row r at chunk position c ^ (r & 2);
+// - B: per 16-channel panel, its 64 columns' k-blocks as the bundle stores them (512 bytes for
+//   4 bits, 1024 for 8), as 128-byte pairs of k-blocks; chunk j of pair P at position j ^ 2 (P & 3).
 
-inline constexpr int kMmaRows = 64, kMmaCols = 64, kMmaThreads = 128;
+inline constexpr int kMmaRows = 64, kMmaStepK = 64;
+
+/// The tile configuration of qgemm_mma for weight W.
+template <class W>
+struct MmaTile {
+  static constexpr int COLS = W::N >= 4096 ? 128 : 64;  // channels per block
+  static constexpr int WARPS = 2 * (COLS / 32);         // 2 x (COLS / 32) warps of 32 x 32
+  static constexpr int THREADS = 32 * WARPS;
+  static constexpr int STAGES = W::BITS == 4 ? 4 : 3;
+  static constexpr int A_BYTES = kMmaRows * kMmaStepK;
+  static constexpr int PANEL_STEP_BYTES = kMmaStepK * 16 * W::BITS / 8;  // one panel's 64 columns
+  static constexpr int B_BYTES = COLS / 16 * PANEL_STEP_BYTES;
+  static constexpr int STAGE_BYTES = A_BYTES + B_BYTES;
+  static constexpr int PANELS = (W::N + 15) / 16;
+  static constexpr int STEPS = W::K / kMmaStepK;
+  static constexpr int SLICES_PER_GROUP = W::GROUP / 32;
+  static_assert(STAGES * STAGE_BYTES <= 48 * 1024, "a block's buffers fit the static shared-memory limit");
+};
+
+/// Copies 16 bytes from global to shared memory without waiting (`cp.async.cg`, sm_80+; a plain
+/// copy elsewhere). Both addresses are 16-byte aligned.
+__device__ inline void cp_async_16(void* shared, const void* global) {
+#if defined(DQC_CUDA_EMULATION)
+  memcpy(shared, global, 16);
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(address), "l"(global));
+#else
+  *reinterpret_cast<uint4*>(shared) = *reinterpret_cast<const uint4*>(global);
+#endif
+}
+
+/// Closes the group of this thread's copies issued since the last commit.
+__device__ inline void cp_async_commit() {
+#if !defined(DQC_CUDA_EMULATION) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+
+/// Waits until at most PENDING of this thread's committed groups are still in flight.
+template <int PENDING>
+__device__ inline void cp_async_wait() {
+#if !defined(DQC_CUDA_EMULATION) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING));
+#endif
+}
 
 /// D += A (16x32, s8, row-major) x B (32x8, s8, column-major), int32 accumulators.
 __device__ inline void mma_s8_16832(int32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
@@ -165,21 +227,64 @@ __device__ inline void mma_s8_16832(int32_t (&d)[4], const uint32_t (&a)[4], uin
 #endif
 }
 
-/// 64 rows x 64 channels per block; warp w computes rows 32*(w/2).. and channels 32*(w%2)..
-/// as 2 x 4 tiles of m16n8. Fragment layout (PTX ISA, m16n8k32 .s8): lane = 4*g + t;
-/// a[0] = A[g][4t..], a[1] = A[g+8][4t..], a[2] = A[g][16+4t..], a[3] = A[g+8][16+4t..];
-/// b[0] = B[4t..][g], b[1] = B[16+4t..][g]; c[0..1] = C[g][2t, 2t+1], c[2..3] = C[g+8][2t, 2t+1].
+/// Issues the copies of step `step` (columns 64 step ..) of the block's rows and channels into
+/// `stage`. Rows past `rows` repeat the last row and panels past the weight's the last panel:
+/// their results are never stored.
 template <class W>
-__global__ void __launch_bounds__(kMmaThreads)
+__device__ inline void qgemm_mma_load(uint8_t* stage, const QLinearArgs<typename W::ScaleT>& a, int ldq, int row0,
+                                      int panel0, int step) {
+  using T = MmaTile<W>;
+  constexpr int CHUNKS = T::PANEL_STEP_BYTES / 16;  // of one panel's step
+  const int k0 = step * kMmaStepK;
+  static_assert(kMmaRows * 4 % T::THREADS == 0 && T::COLS / 16 * CHUNKS % T::THREADS == 0,
+                "every thread copies the same number of chunks");
+#pragma unroll
+  for (int n = 0; n < kMmaRows * 4 / T::THREADS; n++) {
+    const int i = threadIdx.x + n * T::THREADS, r = i / 4, c = i % 4;
+    const int source = row0 + r < a.rows ? row0 + r : a.rows - 1;
+    cp_async_16(stage + r * kMmaStepK + (c ^ (r & 2)) * 16, a.xq + int64_t(source) * ldq + k0 + 16 * c);
+  }
+  uint8_t* b = stage + T::A_BYTES;
+#pragma unroll
+  for (int n = 0; n < T::COLS / 16 * CHUNKS / T::THREADS; n++) {
+    const int i = threadIdx.x + n * T::THREADS, p = i / CHUNKS, j = i % CHUNKS, pair = j / 8;
+    const int panel = panel0 + p < T::PANELS ? panel0 + p : T::PANELS - 1;
+    cp_async_16(b + p * T::PANEL_STEP_BYTES + pair * 128 + ((j % 8) ^ (2 * (pair & 3))) * 16,
+                a.packed + int64_t(panel) * W::PANEL_BYTES + int64_t(k0) * 2 * W::BITS + 16 * j);
+  }
+}
+
+/// Lane (g, t)'s B fragment for channel `n` of the block (its panel's slice `slice` of `b`).
+template <class W>
+__device__ inline void qgemm_mma_b_fragment(const uint8_t* b, int n, int slice, int t, uint32_t& b0, uint32_t& b1) {
+  using T = MmaTile<W>;
+  const uint8_t* panel = b + (n / 16) * T::PANEL_STEP_BYTES;
+  const int q = (n % 16) / 4, word = (n % 4) * 4;
+  if constexpr (W::BITS == 4) {
+    const int pair = 2 * slice + t / 2, position = (4 * (t % 2) + q) ^ (2 * (pair & 3));
+    const uint32_t w = *reinterpret_cast<const uint32_t*>(panel + pair * 128 + position * 16 + word);
+    b0 = w & 0x0F0F0F0Fu;
+    b1 = (w >> 4) & 0x0F0F0F0Fu;
+  } else {
+    const int pair = 4 * slice + t, swizzle = 2 * (pair & 3);
+    b0 = *reinterpret_cast<const uint32_t*>(panel + pair * 128 + (q ^ swizzle) * 16 + word) ^ 0x80808080u;
+    b1 = *reinterpret_cast<const uint32_t*>(panel + pair * 128 + ((4 + q) ^ swizzle) * 16 + word) ^ 0x80808080u;
+  }
+}
+
+/// Warp w computes rows 32 (w % 2).. and channels 32 (w / 2).. of the block as 2 x 4 tiles of
+/// m16n8. C fragment (PTX ISA): c[0..1] = C[g][2t, 2t+1], c[2..3] = C[g+8][2t, 2t+1].
+template <class W>
+__global__ void __launch_bounds__(MmaTile<W>::THREADS)
     qgemm_mma(QLinearArgs<typename W::ScaleT> a, int ldq) {
-  static_assert(W::GROUP % 32 == 0, "the tensor-core path needs groups of 32 columns");
-  constexpr int WORDS = 8;  // 32 columns
-  __shared__ uint32_t xs_tile[kMmaRows][WORDS + 1];
-  __shared__ uint32_t ws_tile[kMmaCols][WORDS + 1];
-  const int row0 = blockIdx.y * kMmaRows, col0 = blockIdx.x * kMmaCols;
+  using T = MmaTile<W>;
+  static_assert(W::GROUP % 32 == 0 && W::K % kMmaStepK == 0,
+                "the tensor-core path needs groups of 32 columns and K a multiple of 64");
+  __shared__ __align__(16) uint8_t buffers[T::STAGES * T::STAGE_BYTES];
+  const int row0 = blockIdx.y * kMmaRows, col0 = blockIdx.x * T::COLS;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
-  const int wr = (warp / 2) * 32, wc = (warp % 2) * 32;
+  const int wr = (warp % 2) * 32, wc = (warp / 2) * 32;
   int32_t acc[2][4][4];
   float out[2][4][4];
 #pragma unroll
@@ -188,56 +293,79 @@ __global__ void __launch_bounds__(kMmaThreads)
     for (int j = 0; j < 4; j++)
 #pragma unroll
       for (int e = 0; e < 4; e++) acc[i][j][e] = 0, out[i][j][e] = 0;
+  // The current group's scales and zero points of this lane's channels and code sums of its
+  // rows, loaded when the group opens, used when it closes.
+  float scale[4][2];
+  int zero[4][2];
+  int32_t sums[2][2];
 
-  for (int group = 0; group < W::GROUPS; group++) {
-    for (int k0 = group * W::GROUP; k0 < (group + 1) * W::GROUP; k0 += 32) {
-      for (int i = threadIdx.x; i < kMmaRows * WORDS; i += kMmaThreads) {
-        const int r = i / WORDS, w = i % WORDS;
-        xs_tile[r][w] = row0 + r < a.rows
-                            ? *reinterpret_cast<const uint32_t*>(a.xq + int64_t(row0 + r) * ldq + k0 + 4 * w)
-                            : 0u;
-      }
-      for (int i = threadIdx.x; i < kMmaCols * WORDS; i += kMmaThreads) {
-        const int c = i / WORDS, w = i % WORDS;
-        ws_tile[c][w] = weight_word<W>(a.packed, col0 + c, k0 + 4 * w);
-      }
-      __syncthreads();
 #pragma unroll
-      for (int i = 0; i < 2; i++) {
-        const int r = wr + 16 * i;
-        const uint32_t frag[4] = {xs_tile[r + g][t], xs_tile[r + g + 8][t], xs_tile[r + g][t + 4],
-                                  xs_tile[r + g + 8][t + 4]};
+  for (int s = 0; s < T::STAGES - 1; s++) {
+    if (s < T::STEPS) qgemm_mma_load<W>(buffers + s * T::STAGE_BYTES, a, ldq, row0, col0 / 16, s);
+    cp_async_commit();
+  }
+  for (int step = 0; step < T::STEPS; step++) {
+    cp_async_wait<T::STAGES - 2>();  // this thread's copies of `step` have landed
+    __syncthreads();                 // everyone's have, and everyone is done with step - 1's buffer
+    const int next = step + T::STAGES - 1;
+    if (next < T::STEPS) qgemm_mma_load<W>(buffers + (next % T::STAGES) * T::STAGE_BYTES, a, ldq, row0, col0 / 16, next);
+    cp_async_commit();
+    const uint8_t* stage = buffers + (step % T::STAGES) * T::STAGE_BYTES;
 #pragma unroll
-        for (int j = 0; j < 4; j++) {
-          const int c = wc + 8 * j + g;
-          mma_s8_16832(acc[i][j], frag, ws_tile[c][t], ws_tile[c][t + 4]);
-        }
-      }
-      __syncthreads();
-    }
-    // Close the group: scale(c, g) * (acc - zero * xsum) into the float sums.
-#pragma unroll
-    for (int i = 0; i < 2; i++) {
-#pragma unroll
-      for (int h = 0; h < 2; h++) {
-        const int r = row0 + wr + 16 * i + g + 8 * h;
-        const int32_t sum = r < a.rows ? a.xsum[int64_t(r) * W::GROUPS + group] : 0;
+    for (int slice = 0; slice < 2; slice++) {
+      const int k_slice = 2 * step + slice, group = k_slice / T::SLICES_PER_GROUP;
+      if (k_slice % T::SLICES_PER_GROUP == 0) {
 #pragma unroll
         for (int j = 0; j < 4; j++) {
 #pragma unroll
           for (int e = 0; e < 2; e++) {
             const int c = col0 + wc + 8 * j + 2 * t + e;
-            int32_t& v = acc[i][j][2 * h + e];
-            if (c < W::N) {
-              const float s = load_scale(a.scales, int64_t(c) * W::GROUPS + group);
-              out[i][j][2 * h + e] += s * float(v - weight_zero<W>(a.zeros, c, group) * sum);
-            }
-            v = 0;
+            scale[j][e] = c < W::N ? load_scale(a.scales, int64_t(c) * W::GROUPS + group) : 0.0f;
+            zero[j][e] = c < W::N ? weight_zero<W>(a.zeros, c, group) : 0;
+          }
+        }
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+#pragma unroll
+          for (int h = 0; h < 2; h++) {
+            const int r = row0 + wr + 16 * i + g + 8 * h;
+            sums[i][h] = r < a.rows ? a.xsum[int64_t(r) * W::GROUPS + group] : 0;
           }
         }
       }
+      uint32_t frag[2][4];
+#pragma unroll
+      for (int i = 0; i < 2; i++) {
+        const int r = wr + 16 * i + g, chunk = (2 * slice + t / 2) ^ (r & 2);
+        const uint2 lo = *reinterpret_cast<const uint2*>(stage + r * kMmaStepK + chunk * 16 + 8 * (t % 2));
+        const uint2 hi = *reinterpret_cast<const uint2*>(stage + (r + 8) * kMmaStepK + chunk * 16 + 8 * (t % 2));
+        frag[i][0] = lo.x, frag[i][1] = hi.x, frag[i][2] = lo.y, frag[i][3] = hi.y;
+      }
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        uint32_t b0, b1;
+        qgemm_mma_b_fragment<W>(stage + T::A_BYTES, wc + 8 * j + g, slice, t, b0, b1);
+#pragma unroll
+        for (int i = 0; i < 2; i++) mma_s8_16832(acc[i][j], frag[i], b0, b1);
+      }
+      if (k_slice % T::SLICES_PER_GROUP == T::SLICES_PER_GROUP - 1) {
+        // Close the group: scale(c, g) * (acc - zero * xsum) into the float sums.
+#pragma unroll
+        for (int i = 0; i < 2; i++)
+#pragma unroll
+          for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int h = 0; h < 2; h++)
+#pragma unroll
+              for (int e = 0; e < 2; e++) {
+                int32_t& v = acc[i][j][2 * h + e];
+                out[i][j][2 * h + e] += scale[j][e] * float(v - zero[j][e] * sums[i][h]);
+                v = 0;
+              }
+      }
     }
   }
+  cp_async_wait<0>();  // no copy outlives the block (the last ones are empty groups)
 #pragma unroll
   for (int i = 0; i < 2; i++) {
 #pragma unroll
@@ -264,10 +392,11 @@ __global__ void __launch_bounds__(kMmaThreads)
 template <class W>
 cudaError_t launch_qlinear(const QLinearArgs<typename W::ScaleT>& a, int ldq, bool use_mma, cudaStream_t stream) {
   if (a.rows <= 0) return cudaSuccess;
-  if constexpr (W::GROUP % 32 == 0) {
+  if constexpr (W::GROUP % 32 == 0 && W::K % kMmaStepK == 0) {
     if (use_mma) {
-      const dim3 grid(unsigned(blocks_for(W::N, kMmaCols)), unsigned(blocks_for(a.rows, kMmaRows)));
-      return launch(qgemm_mma<W>, grid, kMmaThreads, stream, a, ldq);
+      using T = MmaTile<W>;
+      const dim3 grid(unsigned(blocks_for(W::N, T::COLS)), unsigned(blocks_for(a.rows, kMmaRows)));
+      return launch(qgemm_mma<W>, grid, T::THREADS, stream, a, ldq);
     }
   }
   const dim3 grid(unsigned(blocks_for(W::N, kDp4aCols)), unsigned(blocks_for(a.rows, kDp4aRows)));
