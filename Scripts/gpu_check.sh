@@ -42,7 +42,10 @@ if [ -f out/gpu/bench-timing.dqb.gz ]; then
   gunzip -c out/gpu/bench-timing.dqb.gz > out/gpu/bench-timing.dqb
   make -s -C Tests/CUDAKernelTests step CXX="$CXX" CC="$CC"
   Tests/CUDAKernelTests/build/step_bench out/gpu/bench-timing.dqb cuda 256 20 || status=1
+  echo "-- the same with every GEMM on dp4a (DQC_CUDA_GEMM=dp4a)"
   DQC_CUDA_GEMM=dp4a Tests/CUDAKernelTests/build/step_bench out/gpu/bench-timing.dqb cuda 256 20 || status=1
+  echo "-- the same with the kernels launched one by one (DQC_CUDA_GRAPHS=0)"
+  DQC_CUDA_GRAPHS=0 Tests/CUDAKernelTests/build/step_bench out/gpu/bench-timing.dqb cuda 256 20 || status=1
   echo "== the FP16 model's step: cuBLAS as PyTorch runs it (fp16_step), then PyTorch itself if installed"
   make -s -C Tests/CUDAKernelTests fp16-step GPU_ARCH="$arch"
   Tests/CUDAKernelTests/build/fp16_step 1024 16 8 2816 32000 256 20 || status=1

@@ -107,6 +107,32 @@ import Testing
     try Self.compare(path, vocab: 13, tokens: [3, 40], tolerance: 2e-3)
   }
 
+  /// A pass runs as the graph captured for its token count the first time: later passes with the
+  /// same count replay it, and must read their own ids (and host-gathered embedding rows), not
+  /// the first pass's.
+  @Test func graphReplaysReadEachPassesInputs() throws {
+    let text = KernelDifferentialTests.blockCase(
+      heads: 4, kvHeads: 2, dim: 16, bits: "qk_bits = 8, p_bits = 8, v_bits = 8", seed: 11)
+    let path = try Self.bundle(
+      text, pipeline: "rtn{bits=4,group-size=32,act-bits=8,half-scales=true,quantize-head=true}",
+      seqLen: 24, name: "cuda-graph-replay")
+    let cpu = try RuntimeSession(path: path, device: .cpu, threads: 1)
+    let cuda = try RuntimeSession(path: path, device: .cudaEmulator)
+    var rng = SplitMix64(seed: 17)
+    var previous: [Float] = []
+    for count in [24, 5, 24, 24, 5] {
+      let ids = (0..<count).map { _ in Int64(rng.next() % 13) }
+      let expected = try cpu.forward(ids)
+      let actual = try cuda.forward(ids)
+      let scale = max(expected.map { abs($0) }.max() ?? 1, 1e-6)
+      let worst = zip(actual, expected).map { Double(abs($0 - $1)) }.max() ?? .infinity
+      #expect(worst / Double(scale) <= 2e-3, "\(count) tokens: max |Δ| \(worst) of \(scale)")
+      let stale = actual == previous
+      #expect(!stale, "\(count) tokens: a replay returned the previous pass's logits")
+      previous = actual
+    }
+  }
+
   @Test func withoutAGPUTheDeviceIsRefusedInOneLine() throws {
     let text = KernelDifferentialTests.linearCase(k: 16, n: 5, seed: 1, bias: false)
     let path = try Self.bundle(text, pipeline: "dce", seqLen: 8, name: "cuda-refused")

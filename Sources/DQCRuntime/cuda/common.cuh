@@ -27,7 +27,7 @@ template <typename... Params, typename... Args>
 cudaError_t launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Args&&... args) {
 #ifdef DQC_CUDA_EMULATION
   (void)stream;
-  dqc_emulator::run(grid, block, [&] { kernel(args...); });
+  dqc_emulator::launch(grid, block, [=] { kernel(args...); });
 #else
   kernel<<<grid, block, 0, stream>>>(std::forward<Args>(args)...);
 #endif

@@ -7,7 +7,8 @@
 // warp operations (shuffles, `mma.sync`) for the warp's; the exchange of values goes through
 // per-warp slots. `__shared__` variables become thread-local function statics, which is right
 // because a host thread runs its blocks one after another. The integer tensor-core instruction is computed from the fragments of all
-// 32 lanes with the PTX ISA's m16n8k32 layout. Device memory is host memory.
+// 32 lanes with the PTX ISA's m16n8k32 layout. Device memory is host memory. A stream capture
+// records launches and copies, and a graph launch replays them.
 //
 // What this checks: the kernels' indexing, tiling, reductions, barriers and arithmetic, and the
 // host entry points. What it cannot: timing, the memory model across blocks, and that the PTX
@@ -102,7 +103,13 @@ struct Context {
 };
 #endif
 
+/// A captured CUDA graph: its launches and copies, replayed in order.
+struct Graph {
+  std::vector<std::function<void()>> nodes;
+};
+
 struct State {
+  Graph* capture = nullptr;  // the graph a stream capture is recording into
   uint3 thread{0, 0, 0}, block{0, 0, 0};
   dim3 block_dim, grid_dim;
   Block current;
@@ -228,6 +235,17 @@ inline void run(dim3 grid, dim3 block, const std::function<void()>& body) {
   s.running = -1;
 }
 
+/// A kernel launch: run now, or recorded while a stream capture is on (kernel arguments are
+/// copied at capture time, as CUDA does).
+inline void launch(dim3 grid, dim3 block, std::function<void()> body) {
+  State& s = state();
+  if (s.capture != nullptr) {
+    s.capture->nodes.push_back([grid, block, body] { run(grid, block, body); });
+  } else {
+    run(grid, block, body);
+  }
+}
+
 /// A value exchange across the warp: each lane publishes `value`, reads lane `source`'s.
 template <typename T>
 inline T exchange(T value, int source) {
@@ -349,7 +367,49 @@ inline cudaError_t cudaMemcpy(void* to, const void* from, size_t bytes, cudaMemc
   return cudaSuccess;
 }
 inline cudaError_t cudaMemcpyAsync(void* to, const void* from, size_t bytes, cudaMemcpyKind, cudaStream_t) {
-  memcpy(to, from, bytes);
+  dqc_emulator::State& s = dqc_emulator::state();
+  if (s.capture != nullptr) {
+    s.capture->nodes.push_back([to, from, bytes] { memcpy(to, from, bytes); });
+  } else {
+    memcpy(to, from, bytes);
+  }
+  return cudaSuccess;
+}
+
+// Stream capture and graphs (one capture at a time per host thread).
+typedef dqc_emulator::Graph* cudaGraph_t;
+typedef dqc_emulator::Graph* cudaGraphExec_t;
+enum cudaStreamCaptureMode {
+  cudaStreamCaptureModeGlobal = 0,
+  cudaStreamCaptureModeThreadLocal = 1,
+  cudaStreamCaptureModeRelaxed = 2
+};
+inline cudaError_t cudaStreamBeginCapture(cudaStream_t, cudaStreamCaptureMode) {
+  dqc_emulator::State& s = dqc_emulator::state();
+  if (s.capture != nullptr) return cudaErrorInvalidValue;
+  s.capture = new dqc_emulator::Graph();
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamEndCapture(cudaStream_t, cudaGraph_t* graph) {
+  dqc_emulator::State& s = dqc_emulator::state();
+  *graph = s.capture;
+  s.capture = nullptr;
+  return *graph != nullptr ? cudaSuccess : cudaErrorInvalidValue;
+}
+inline cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+  *exec = new dqc_emulator::Graph(*graph);
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t) {
+  for (const auto& node : exec->nodes) node();
+  return cudaGetLastError();
+}
+inline cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  delete graph;
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  delete exec;
   return cudaSuccess;
 }
 inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {

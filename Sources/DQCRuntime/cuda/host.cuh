@@ -40,6 +40,14 @@ struct Model {
   float* staging = nullptr;           // pinned [seq_len, host_width]: gathered embedding rows
   uint64_t weight_bytes = 0;          // device memory taken by the weights
   char name[256] = {0};
+  // The plan's launches captured as CUDA graphs, one per token count seen (the sampler calls
+  // with the same count step after step), so that a pass is one graph launch instead of a few
+  // hundred kernel launches. DQC_CUDA_GRAPHS=0 launches the kernels one by one.
+  static constexpr int kGraphs = 8;  // counts beyond these run without a graph
+  bool use_graphs = true;
+  int graph_count = 0;
+  int64_t graph_rows[kGraphs] = {0};
+  cudaGraphExec_t graph[kGraphs] = {nullptr};
 };
 
 }  // namespace dqc_cuda
@@ -66,9 +74,48 @@ inline void release(Model* m) {
   cudaFree(m->tokens);
   cudaFree(m->confidence);
   cudaFreeHost(m->staging);
+  for (int i = 0; i < m->graph_count; i++) cudaGraphExecDestroy(m->graph[i]);
   if (m->stream != nullptr) cudaStreamDestroy(m->stream);
   free(m->tensor);
   delete m;
+}
+
+/// Captures the plan's launches over `rows` rows on the model's stream as a graph, or returns null
+/// (and why, in `error`).
+inline cudaGraphExec_t capture_plan(Model* m, int rows, cudaError_t& error) {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  if ((error = cudaStreamBeginCapture(m->stream, cudaStreamCaptureModeThreadLocal)) != cudaSuccess) return nullptr;
+  const cudaError_t launched = dqc_model_launch(*m, rows, m->stream);
+  error = cudaStreamEndCapture(m->stream, &graph);
+  if (launched != cudaSuccess) error = launched;
+  if (error == cudaSuccess) error = cudaGraphInstantiateWithFlags(&exec, graph, 0);
+  if (graph != nullptr) cudaGraphDestroy(graph);
+  return error == cudaSuccess ? exec : nullptr;
+}
+
+/// Runs the plan over `rows` rows on the model's stream: the graph of that row count (captured
+/// the first time), or the launches one by one when graphs are off or all taken.
+inline cudaError_t launch_plan(Model* m, int rows) {
+  if (m->use_graphs) {
+    for (int i = 0; i < m->graph_count; i++)
+      if (m->graph_rows[i] == rows) return cudaGraphLaunch(m->graph[i], m->stream);
+    if (m->graph_count < Model::kGraphs) {
+      cudaError_t e = cudaSuccess;
+      cudaGraphExec_t exec = capture_plan(m, rows, e);
+      if (exec == nullptr) {
+        // A launch that fails under capture fails without it too, and says so below; any other
+        // capture failure leaves the model on plain launches.
+        cudaGetLastError();
+        m->use_graphs = false;
+      } else {
+        m->graph_rows[m->graph_count] = rows;
+        m->graph[m->graph_count++] = exec;
+        return cudaGraphLaunch(exec, m->stream);
+      }
+    }
+  }
+  return dqc_model_launch(*m, rows, m->stream);
 }
 
 /// Copies the ids to the device after checking them, and runs the plan over `count` rows.
@@ -97,7 +144,7 @@ inline int run(Model* m, const int64_t* ids, int64_t count, char* message, size_
                         m->stream);
     if (e != cudaSuccess) return report(message, size, "forward: copying the embedding rows", e);
   }
-  e = dqc_model_launch(*m, int(count), m->stream);
+  e = launch_plan(m, int(count));
   if (e != cudaSuccess) return report(message, size, "forward: launching the kernels", e);
   return 0;
 }
@@ -139,6 +186,8 @@ __attribute__((visibility("default"))) int dqc_cuda_model_create(const void* con
   snprintf(m->name, sizeof m->name, "%.200s (sm_%d%d)", prop.name, prop.major, prop.minor);
   const char* gemm = getenv("DQC_CUDA_GEMM");
   m->mma = prop.major >= 8 && !(gemm != nullptr && strcmp(gemm, "dp4a") == 0);
+  const char* graphs = getenv("DQC_CUDA_GRAPHS");
+  m->use_graphs = !(graphs != nullptr && strcmp(graphs, "0") == 0);
   m->tensor = static_cast<const void**>(calloc(size_t(count > 0 ? count : 1), sizeof(void*)));
   uint64_t total = 0;
   for (int64_t i = 0; i < count; i++)
