@@ -313,6 +313,8 @@ int main() {
     check_qlinear<80, 384, 384, 8>(rows, rng, pool);
     check_qlinear<48, 96, 32, 4>(rows, rng, pool);
   }
+  // Long score rows: 2 query rows per attention block, the last block with one.
+  check_attention<2, 1, 16, 4096>(37, rng, pool);
   check_qlinear<4112, 128, 64, 4>(70, rng, pool);
   check_qlinear<4128, 192, 192, 8>(33, rng, pool);
 #if !defined(DQC_CUDA_EMULATION)

@@ -351,7 +351,9 @@ struct CUDAEmitter {
       guard kvHeads > 0, heads % kvHeads == 0 else {
         throw Failure(message: "k.attention %\(k.name): \(heads) heads over \(kvHeads) kv heads")
       }
-      guard seq * 4 + Int(dh) * 4 * (1 + 2 * Int(256 / dh)) + 256 <= Self.sharedMemoryLimit else {
+      // attention_rows keeps R score rows of `seq` floats, their q and partial sums in 46 KiB
+      // (attention.cuh, attention_rows_per_block); R = 1 must fit.
+      guard seq * 4 + Int(dh) * 4 + 4 * 256 <= 46 * 1024 else {
         throw Failure(
           message: "k.attention %\(k.name): a score row of \(seq) floats exceeds the shared memory")
       }

@@ -67,101 +67,150 @@ __global__ void attention_quantize_v(const float* v, const float* scales, int8_t
   codes[i] = int8_t(quantize_code(v[i], scales[i / DH % KV_HEADS], qmax));
 }
 
-/// One block per (query row, head). Q_INT: q and k as codes (+ per-slice scales), else floats;
-/// PV_INT: p as codes k_j and v as codes (+ per-head scales), else floats.
+/// Query rows per block of attention_rows: as many as 46 KiB of shared memory hold (score rows
+/// of SEQ floats, the rows' q, per-slice partial sums), at most one per warp. Each key and value
+/// a block reads serves all its rows, so the keys and values of a head are read seq / R times
+/// instead of seq times. The emitter refuses a plan where not even one row fits.
+__host__ __device__ constexpr int attention_rows_per_block(int64_t seq, int64_t dh) {
+  const int64_t fit = (46 * 1024) / (4 * seq + 4 * dh + 4 * kRowThreads);
+  return int(fit < 8 ? fit : 8);
+}
+
+/// One block per (R query rows, head), R = attention_rows_per_block. Q_INT: q and k as codes
+/// (+ per-slice scales), else floats; PV_INT: p as codes k_j and v as codes (+ per-head scales),
+/// else floats. Per row, the arithmetic and its order are those of one row alone: scores one
+/// thread per key, the softmax one warp per row (the sum of exps in double), p.v in GROUPS
+/// slices of the keys (each DH threads wide, keys in ascending order) summed in slice order.
 template <int HEADS, int KV_HEADS, int DH, int SEQ, int QK_BITS, int P_BITS, int V_BITS>
 __global__ void __launch_bounds__(kRowThreads)
     attention_rows(const float* q, const float* k, const float* v, const int8_t* q_codes,
                    const float* q_scales, const int8_t* k_codes, const float* k_scales,
                    const int8_t* v_codes, const float* v_scales, float scale, float* out, int rows) {
   static_assert(kRowThreads % DH == 0 && DH % 4 == 0, "attention: head_dim must divide 256");
+  constexpr int R = attention_rows_per_block(SEQ, DH);
+  static_assert(R >= 1 && R <= kRowThreads / 32, "attention: a score row must fit the shared memory");
   constexpr int GROUPS = kRowThreads / DH;
   constexpr bool QK_INT = QK_BITS > 0, PV_INT = P_BITS > 0 && V_BITS > 0;
-  __shared__ float p[SEQ];
-  __shared__ float qf[DH];
-  __shared__ float partial[GROUPS][DH];
-  __shared__ int32_t partial_codes[GROUPS][DH];
-  __shared__ double reduce_d[kRowThreads / 32];
-  __shared__ float reduce_f[kRowThreads / 32];
-  const int64_t i = blockIdx.x;
+  using Acc = typename std::conditional<PV_INT, int32_t, float>::type;
+  __shared__ float p[R][SEQ];
+  __shared__ float qf[QK_INT ? 1 : R][DH];
+  __shared__ int32_t qw[QK_INT ? R : 1][DH / 4];
+  __shared__ float qs[R];
+  __shared__ Acc partial[GROUPS][R][DH];
+  const int64_t i0 = int64_t(blockIdx.x) * R;
+  const int live = rows - i0 < R ? int(rows - i0) : R;  // rows of this block
   const int h = blockIdx.y, kv = h / (HEADS / KV_HEADS);
   constexpr int64_t QW = int64_t(HEADS) * DH, KW = int64_t(KV_HEADS) * DH;
-  // Scores.
-  if constexpr (!QK_INT) {
-    for (int d = threadIdx.x; d < DH; d += kRowThreads) qf[d] = q[i * QW + int64_t(h) * DH + d];
-    __syncthreads();
-  }
-  for (int j = threadIdx.x; j < rows; j += kRowThreads) {
-    float dot;
+  // The block's q rows.
+  for (int idx = threadIdx.x; idx < R * DH; idx += kRowThreads) {
+    const int r = idx / DH, d = idx % DH;
+    if (r >= live) continue;
     if constexpr (QK_INT) {
-      const int32_t* qw = reinterpret_cast<const int32_t*>(q_codes + i * QW + int64_t(h) * DH);
+      if (d % 4 == 0)
+        qw[r][d / 4] = *reinterpret_cast<const int32_t*>(q_codes + (i0 + r) * QW + int64_t(h) * DH + d);
+      if (d == 0) qs[r] = q_scales[(i0 + r) * HEADS + h];
+    } else {
+      qf[r][d] = q[(i0 + r) * QW + int64_t(h) * DH + d];
+    }
+  }
+  __syncthreads();
+  // Scores: one thread per key, for every row of the block.
+  for (int j = threadIdx.x; j < rows; j += kRowThreads) {
+    if constexpr (QK_INT) {
       const int32_t* kw = reinterpret_cast<const int32_t*>(k_codes + int64_t(j) * KW + int64_t(kv) * DH);
-      int32_t acc = 0;
+      int32_t acc[R];
 #pragma unroll
-      for (int w = 0; w < DH / 4; w++) acc = __dp4a(qw[w], kw[w], acc);
-      dot = (q_scales[i * HEADS + h] * k_scales[int64_t(j) * KV_HEADS + kv]) * float(acc);
+      for (int r = 0; r < R; r++) acc[r] = 0;
+#pragma unroll
+      for (int w = 0; w < DH / 4; w++) {
+        const int32_t word = kw[w];
+#pragma unroll
+        for (int r = 0; r < R; r++) acc[r] = __dp4a(qw[r][w], word, acc[r]);
+      }
+      const float ks = k_scales[int64_t(j) * KV_HEADS + kv];
+#pragma unroll
+      for (int r = 0; r < R; r++)
+        if (r < live) p[r][j] = scale * ((qs[r] * ks) * float(acc[r]));
     } else {
       const float* kr = k + int64_t(j) * KW + int64_t(kv) * DH;
-      dot = 0;
-      for (int d = 0; d < DH; d++) dot = fmaf(qf[d], kr[d], dot);
+      float dot[R];
+#pragma unroll
+      for (int r = 0; r < R; r++) dot[r] = 0;
+      for (int d = 0; d < DH; d++) {
+        const float kd = kr[d];
+#pragma unroll
+        for (int r = 0; r < R; r++) dot[r] = fmaf(qf[r][d], kd, dot[r]);
+      }
+#pragma unroll
+      for (int r = 0; r < R; r++)
+        if (r < live) p[r][j] = scale * dot[r];
     }
-    p[j] = scale * dot;
   }
   __syncthreads();
-  float m = -INFINITY;
-  for (int j = threadIdx.x; j < rows; j += kRowThreads) m = fmaxf(m, p[j]);
-  m = block_max(m, reduce_f);
-  double sum = 0;
-  for (int j = threadIdx.x; j < rows; j += kRowThreads) {
-    const float e = expf(p[j] - m);
-    p[j] = e;
-    sum += double(e);
-  }
-  sum = block_sum(sum, reduce_d);
-  const float inv = float(1.0 / sum);
+  // Softmax: warp r normalises row r.
   constexpr float levels = P_BITS > 0 ? float((1 << P_BITS) - 1) : 1.0f;
-  for (int j = threadIdx.x; j < rows; j += kRowThreads) {
-    float pj = p[j] * inv;
-    if constexpr (P_BITS > 0) {
-      const float code = rintf(pj * levels);
-      pj = PV_INT ? code : __fdiv_rn(code, levels);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (warp < live) {
+    float* row = p[warp];
+    float m = -INFINITY;
+    for (int j = lane; j < rows; j += 32) m = fmaxf(m, row[j]);
+    for (int offset = 16; offset > 0; offset >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, offset));
+    double sum = 0;
+    for (int j = lane; j < rows; j += 32) {
+      const float e = expf(row[j] - m);
+      row[j] = e;
+      sum += double(e);
     }
-    p[j] = pj;
+    for (int offset = 16; offset > 0; offset >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    const float inv = float(1.0 / sum);
+    for (int j = lane; j < rows; j += 32) {
+      float pj = row[j] * inv;
+      if constexpr (P_BITS > 0) {
+        const float code = rintf(pj * levels);
+        pj = PV_INT ? code : __fdiv_rn(code, levels);
+      }
+      row[j] = pj;
+    }
   }
   __syncthreads();
-  // out = p . v: GROUPS slices of the keys, each DH threads wide, then summed in slice order.
+  // out = p . v: each value read once for every row of the block.
   const int d = threadIdx.x % DH, slice = threadIdx.x / DH;
-  float result = 0;
-  if constexpr (PV_INT) {
-    int32_t acc = 0;
-    for (int j = slice; j < rows; j += GROUPS)
-      acc += int32_t(p[j]) * int32_t(v_codes[int64_t(j) * KW + int64_t(kv) * DH + d]);
-    partial_codes[slice][d] = acc;
-    __syncthreads();
-    if (slice == 0) {
-      int32_t total = 0;
-      for (int s = 0; s < GROUPS; s++) total += partial_codes[s][d];
-      result = __fdiv_rn(float(total) * v_scales[kv], levels);
-    }
-  } else {
-    float acc = 0;
-    for (int j = slice; j < rows; j += GROUPS) {
+  Acc acc[R];
+#pragma unroll
+  for (int r = 0; r < R; r++) acc[r] = 0;
+  for (int j = slice; j < rows; j += GROUPS) {
+    if constexpr (PV_INT) {
+      const int32_t code = v_codes[int64_t(j) * KW + int64_t(kv) * DH + d];
+#pragma unroll
+      for (int r = 0; r < R; r++)
+        if (r < live) acc[r] += int32_t(p[r][j]) * code;
+    } else {
       float vv;
       if constexpr (V_BITS > 0) {
         vv = float(v_codes[int64_t(j) * KW + int64_t(kv) * DH + d]) * v_scales[kv];
       } else {
         vv = v[int64_t(j) * KW + int64_t(kv) * DH + d];
       }
-      acc = fmaf(p[j], vv, acc);
-    }
-    partial[slice][d] = acc;
-    __syncthreads();
-    if (slice == 0) {
-      result = 0;
-      for (int s = 0; s < GROUPS; s++) result += partial[s][d];
+#pragma unroll
+      for (int r = 0; r < R; r++)
+        if (r < live) acc[r] = fmaf(p[r][j], vv, acc[r]);
     }
   }
-  if (slice == 0) out[i * QW + int64_t(h) * DH + d] = result;
+#pragma unroll
+  for (int r = 0; r < R; r++) partial[slice][r][d] = acc[r];
+  __syncthreads();
+  for (int idx = threadIdx.x; idx < live * DH; idx += kRowThreads) {
+    const int r = idx / DH, e = idx % DH;
+    Acc total = 0;
+    for (int s = 0; s < GROUPS; s++) total += partial[s][r][e];
+    float result;
+    if constexpr (PV_INT) {
+      result = __fdiv_rn(float(total) * v_scales[kv], levels);
+    } else {
+      result = total;
+    }
+    out[(i0 + r) * QW + int64_t(h) * DH + e] = result;
+  }
 }
 
 /// Runs k.attention: the quantization passes it needs, then one block per (row, head).
@@ -200,7 +249,9 @@ cudaError_t launch_attention(const float* q, const float* k, const float* v, con
                     v_codes, rows)) != cudaSuccess)
       return e;
   }
-  return launch(attention_rows<HEADS, KV_HEADS, DH, SEQ, QK_BITS, P_BITS, V_BITS>, dim3(unsigned(rows), HEADS),
+  constexpr int R = attention_rows_per_block(SEQ, DH);
+  return launch(attention_rows<HEADS, KV_HEADS, DH, SEQ, QK_BITS, P_BITS, V_BITS>,
+                dim3(unsigned(blocks_for(rows, R)), HEADS),
                 kRowThreads, stream, q, k, v, q_codes, q_scales, k_codes, k_scales, v_codes, v_scales, scale, out,
                 rows);
 }

@@ -16,6 +16,7 @@
 #endif
 #include <stdint.h>
 
+#include <type_traits>
 #include <utility>
 
 namespace dqc_cuda {
