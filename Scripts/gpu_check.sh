@@ -23,6 +23,18 @@ nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv
 nvcc --version | tail -1
 arch=sm_$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '. ')
 
+# Bundles carry their kernel library: refuse ones compiled before the kernels last changed.
+bundles=(out/gpu/fixture-w4a8.dqb)
+if [ -f out/gpu/bench-timing.dqb.gz ]; then
+  gunzip -c out/gpu/bench-timing.dqb.gz > out/gpu/bench-timing.dqb
+  bundles+=(out/gpu/bench-timing.dqb)
+fi
+if command -v python3 > /dev/null; then
+  python3 Scripts/check_bundle_library.py "${bundles[@]}"
+else
+  echo "(no python3: not checking that the bundles carry this tree's kernel library)"
+fi
+
 echo "== kernels against the CPU back end, and the GEMM benchmark ($arch)"
 make -s -C Tests/CUDAKernelTests gpu GPU_ARCH="$arch"
 
@@ -39,7 +51,6 @@ DQC_CUDA_GEMM=dp4a Tests/CUDAKernelTests/build/e2e_check out/gpu/fixture-w4a8.dq
 
 if [ -f out/gpu/bench-timing.dqb.gz ]; then
   echo "== one denoising step of the bench model (timing stand-in: Scripts/make_timing_bench.py)"
-  gunzip -c out/gpu/bench-timing.dqb.gz > out/gpu/bench-timing.dqb
   make -s -C Tests/CUDAKernelTests step CXX="$CXX" CC="$CC"
   Tests/CUDAKernelTests/build/step_bench out/gpu/bench-timing.dqb cuda 256 20 || status=1
   echo "-- the same with every GEMM on dp4a (DQC_CUDA_GEMM=dp4a)"
