@@ -42,12 +42,12 @@ struct Model {
   char name[256] = {0};
   // The plan's launches captured as CUDA graphs, one per token count seen (the sampler calls
   // with the same count step after step), so that a pass is one graph launch instead of a few
-  // hundred kernel launches. DQC_CUDA_GRAPHS=0 launches the kernels one by one.
+  // hundred kernel launches (launch_plan). DQC_CUDA_GRAPHS=0 launches the kernels one by one.
   static constexpr int kGraphs = 8;  // counts beyond these run without a graph
   bool use_graphs = true;
-  int graph_count = 0;
-  int64_t graph_rows[kGraphs] = {0};
-  cudaGraphExec_t graph[kGraphs] = {nullptr};
+  int graph_count = 0;                         // counts seen
+  int64_t graph_rows[kGraphs] = {0};           // each count
+  cudaGraphExec_t graph[kGraphs] = {nullptr};  // its graph, once captured (its second pass)
 };
 
 }  // namespace dqc_cuda
@@ -74,7 +74,8 @@ inline void release(Model* m) {
   cudaFree(m->tokens);
   cudaFree(m->confidence);
   cudaFreeHost(m->staging);
-  for (int i = 0; i < m->graph_count; i++) cudaGraphExecDestroy(m->graph[i]);
+  for (int i = 0; i < m->graph_count; i++)
+    if (m->graph[i] != nullptr) cudaGraphExecDestroy(m->graph[i]);
   if (m->stream != nullptr) cudaStreamDestroy(m->stream);
   free(m->tensor);
   delete m;
@@ -94,25 +95,29 @@ inline cudaGraphExec_t capture_plan(Model* m, int rows, cudaError_t& error) {
   return error == cudaSuccess ? exec : nullptr;
 }
 
-/// Runs the plan over `rows` rows on the model's stream: the graph of that row count (captured
-/// the first time), or the launches one by one when graphs are off or all taken.
+/// Runs the plan over `rows` rows on the model's stream. The first pass of a row count launches
+/// the kernels one by one (which also loads them: with lazy module loading, a kernel's first
+/// launch must not happen under capture on older drivers); the second captures them as a graph,
+/// and every later pass replays it. Counts beyond the first kGraphs, and every count once a
+/// capture failed, launch one by one.
 inline cudaError_t launch_plan(Model* m, int rows) {
   if (m->use_graphs) {
-    for (int i = 0; i < m->graph_count; i++)
-      if (m->graph_rows[i] == rows) return cudaGraphLaunch(m->graph[i], m->stream);
-    if (m->graph_count < Model::kGraphs) {
+    int slot = 0;
+    while (slot < m->graph_count && m->graph_rows[slot] != rows) slot++;
+    if (slot < m->graph_count && m->graph[slot] != nullptr) return cudaGraphLaunch(m->graph[slot], m->stream);
+    if (slot < m->graph_count) {
       cudaError_t e = cudaSuccess;
       cudaGraphExec_t exec = capture_plan(m, rows, e);
-      if (exec == nullptr) {
-        // A launch that fails under capture fails without it too, and says so below; any other
-        // capture failure leaves the model on plain launches.
-        cudaGetLastError();
-        m->use_graphs = false;
-      } else {
-        m->graph_rows[m->graph_count] = rows;
-        m->graph[m->graph_count++] = exec;
+      if (exec != nullptr) {
+        m->graph[slot] = exec;
         return cudaGraphLaunch(exec, m->stream);
       }
+      // A launch that fails under capture fails without it too, and says so below; any other
+      // capture failure leaves the model on plain launches.
+      cudaGetLastError();
+      m->use_graphs = false;
+    } else if (m->graph_count < Model::kGraphs) {
+      m->graph_rows[m->graph_count++] = rows;  // seen once: captured next time
     }
   }
   return dqc_model_launch(*m, rows, m->stream);

@@ -183,22 +183,29 @@ struct MmaTile {
 };
 
 /// Copies 16 bytes from global to shared memory without waiting (`cp.async.cg`, sm_80+; a plain
-/// copy elsewhere). Both addresses are 16-byte aligned.
-__device__ inline void cp_async_16(void* shared, const void* global) {
+/// copy elsewhere), or writes 16 zero bytes when `valid` is false (the source is not read). Both
+/// addresses are 16-byte aligned.
+__device__ inline void cp_async_16(void* shared, const void* global, bool valid = true) {
 #if defined(DQC_CUDA_EMULATION)
-  memcpy(shared, global, 16);
+  if (valid) {
+    memcpy(shared, global, 16);
+  } else {
+    memset(shared, 0, 16);
+  }
 #elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(address), "l"(global));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(address), "l"(global),
+               "r"(valid ? 16 : 0)
+               : "memory");
 #else
-  *reinterpret_cast<uint4*>(shared) = *reinterpret_cast<const uint4*>(global);
+  *reinterpret_cast<uint4*>(shared) = valid ? *reinterpret_cast<const uint4*>(global) : uint4{0, 0, 0, 0};
 #endif
 }
 
 /// Closes the group of this thread's copies issued since the last commit.
 __device__ inline void cp_async_commit() {
 #if !defined(DQC_CUDA_EMULATION) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.commit_group;\n" ::);
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
 #endif
 }
 
@@ -206,7 +213,7 @@ __device__ inline void cp_async_commit() {
 template <int PENDING>
 __device__ inline void cp_async_wait() {
 #if !defined(DQC_CUDA_EMULATION) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING));
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(PENDING) : "memory");
 #endif
 }
 
@@ -228,8 +235,8 @@ __device__ inline void mma_s8_16832(int32_t (&d)[4], const uint32_t (&a)[4], uin
 }
 
 /// Issues the copies of step `step` (columns 64 step ..) of the block's rows and channels into
-/// `stage`. Rows past `rows` repeat the last row and panels past the weight's the last panel:
-/// their results are never stored.
+/// `stage`. Rows past `rows` are zeros (nothing read) and panels past the weight's repeat the
+/// last panel: their results are never stored.
 template <class W>
 __device__ inline void qgemm_mma_load(uint8_t* stage, const QLinearArgs<typename W::ScaleT>& a, int ldq, int row0,
                                       int panel0, int step) {
@@ -241,8 +248,9 @@ __device__ inline void qgemm_mma_load(uint8_t* stage, const QLinearArgs<typename
 #pragma unroll
   for (int n = 0; n < kMmaRows * 4 / T::THREADS; n++) {
     const int i = threadIdx.x + n * T::THREADS, r = i / 4, c = i % 4;
-    const int source = row0 + r < a.rows ? row0 + r : a.rows - 1;
-    cp_async_16(stage + r * kMmaStepK + (c ^ (r & 2)) * 16, a.xq + int64_t(source) * ldq + k0 + 16 * c);
+    const bool live = row0 + r < a.rows;
+    cp_async_16(stage + r * kMmaStepK + (c ^ (r & 2)) * 16,
+                a.xq + int64_t(live ? row0 + r : 0) * ldq + k0 + 16 * c, live);
   }
   uint8_t* b = stage + T::A_BYTES;
 #pragma unroll
@@ -366,21 +374,37 @@ __global__ void __launch_bounds__(MmaTile<W>::THREADS)
     }
   }
   cp_async_wait<0>();  // no copy outlives the block (the last ones are empty groups)
+  // y = xs[r] * out (+ bias): lane (g, t) holds channels 2t, 2t+1 of each n8 tile, one 8-byte store.
+  float bias[4][2];
+#pragma unroll
+  for (int j = 0; j < 4; j++)
+#pragma unroll
+    for (int e = 0; e < 2; e++) {
+      const int c = col0 + wc + 8 * j + 2 * t + e;
+      bias[j][e] = W::HAS_BIAS && c < W::N ? a.bias[c] : 0.0f;
+    }
 #pragma unroll
   for (int i = 0; i < 2; i++) {
 #pragma unroll
     for (int h = 0; h < 2; h++) {
       const int r = row0 + wr + 16 * i + g + 8 * h;
       if (r >= a.rows) continue;
+      const float xs = a.xs[r];
+      float* y = a.y + int64_t(r) * W::N;
 #pragma unroll
       for (int j = 0; j < 4; j++) {
+        const int c = col0 + wc + 8 * j + 2 * t;
+        float v[2];
 #pragma unroll
         for (int e = 0; e < 2; e++) {
-          const int c = col0 + wc + 8 * j + 2 * t + e;
-          if (c >= W::N) continue;
-          float v = a.xs[r] * out[i][j][2 * h + e];
-          if constexpr (W::HAS_BIAS) v += a.bias[c];
-          a.y[int64_t(r) * W::N + c] = v;
+          v[e] = xs * out[i][j][2 * h + e];
+          if constexpr (W::HAS_BIAS) v[e] += bias[j][e];
+        }
+        if (W::N % 2 == 0 && c + 1 < W::N) {
+          *reinterpret_cast<float2*>(y + c) = make_float2(v[0], v[1]);
+        } else {
+          if (c < W::N) y[c] = v[0];
+          if (c + 1 < W::N) y[c + 1] = v[1];
         }
       }
     }
