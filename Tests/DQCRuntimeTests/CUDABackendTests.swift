@@ -42,12 +42,17 @@ import Testing
       var rng = SplitMix64(seed: UInt64(count * 7 + vocab))
       let ids = (0..<count).map { _ in Int64(rng.next() % UInt64(vocab)) }
       let expected = try cpu.forward(ids)
-      let actual = try cuda.forward(ids)
-      #expect(actual.count == expected.count)
-      let scale = max(expected.map { abs($0) }.max() ?? 1, 1e-6)
-      let worst = zip(actual, expected).map { Double(abs($0 - $1)) }.max() ?? .infinity
-      #expect(worst / Double(scale) <= tolerance, "\(count) tokens: max |Δ| \(worst) of \(scale)")
+      expectClose(try cuda.forward(ids), expected, tolerance: tolerance, "\(count) tokens")
     }
+  }
+
+  /// Expects `actual` to match `expected` to `tolerance` of the largest expected logit.
+  static func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Double, _ what: String)
+  {
+    #expect(actual.count == expected.count)
+    let scale = max(expected.map { abs($0) }.max() ?? 1, 1e-6)
+    let worst = zip(actual, expected).map { Double(abs($0 - $1)) }.max() ?? .infinity
+    #expect(worst / Double(scale) <= tolerance, "\(what): max |Δ| \(worst) of \(scale)")
   }
 
   @Test(arguments: [
@@ -124,9 +129,7 @@ import Testing
       let ids = (0..<count).map { _ in Int64(rng.next() % 13) }
       let expected = try cpu.forward(ids)
       let actual = try cuda.forward(ids)
-      let scale = max(expected.map { abs($0) }.max() ?? 1, 1e-6)
-      let worst = zip(actual, expected).map { Double(abs($0 - $1)) }.max() ?? .infinity
-      #expect(worst / Double(scale) <= 2e-3, "\(count) tokens: max |Δ| \(worst) of \(scale)")
+      Self.expectClose(actual, expected, tolerance: 2e-3, "\(count) tokens")
       let stale = actual == previous
       #expect(!stale, "\(count) tokens: a replay returned the previous pass's logits")
       previous = actual

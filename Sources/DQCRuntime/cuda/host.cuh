@@ -82,13 +82,13 @@ inline void release(Model* m) {
 }
 
 /// Captures the plan's launches over `rows` rows on the model's stream as a graph, or returns null
-/// (and why, in `error`).
-inline cudaGraphExec_t capture_plan(Model* m, int rows, cudaError_t& error) {
+/// when the capture failed.
+inline cudaGraphExec_t capture_plan(Model* m, int rows) {
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
-  if ((error = cudaStreamBeginCapture(m->stream, cudaStreamCaptureModeThreadLocal)) != cudaSuccess) return nullptr;
+  if (cudaStreamBeginCapture(m->stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) return nullptr;
   const cudaError_t launched = dqc_model_launch(*m, rows, m->stream);
-  error = cudaStreamEndCapture(m->stream, &graph);
+  cudaError_t error = cudaStreamEndCapture(m->stream, &graph);
   if (launched != cudaSuccess) error = launched;
   if (error == cudaSuccess) error = cudaGraphInstantiateWithFlags(&exec, graph, 0);
   if (graph != nullptr) cudaGraphDestroy(graph);
@@ -106,8 +106,7 @@ inline cudaError_t launch_plan(Model* m, int rows) {
     while (slot < m->graph_count && m->graph_rows[slot] != rows) slot++;
     if (slot < m->graph_count && m->graph[slot] != nullptr) return cudaGraphLaunch(m->graph[slot], m->stream);
     if (slot < m->graph_count) {
-      cudaError_t e = cudaSuccess;
-      cudaGraphExec_t exec = capture_plan(m, rows, e);
+      cudaGraphExec_t exec = capture_plan(m, rows);
       if (exec != nullptr) {
         m->graph[slot] = exec;
         return cudaGraphLaunch(exec, m->stream);
